@@ -1,0 +1,81 @@
+/**
+ * The database handle every other package is given: one Sequelize instance over a pg pool, its models
+ * bound to that instance alone (repository mode), so tests and servers can hold several side by side.
+ */
+import 'reflect-metadata';
+import { Sequelize } from 'sequelize-typescript';
+import type { Repository } from 'sequelize-typescript';
+import { Category } from './models/category.js';
+import { Product } from './models/product.js';
+
+export interface PoolOptions {
+  max?: number;
+  min?: number;
+  /** How long a request may wait for a free connection before failing. */
+  acquireTimeoutMs?: number;
+  idleTimeoutMs?: number;
+}
+
+export interface DatabaseOptions {
+  url: string;
+  pool?: PoolOptions;
+  /** Server-side cap on one statement, so a slow query cannot hold a connection forever. */
+  statementTimeoutMs?: number;
+  /** How long to wait for a new connection before reporting the database unreachable. */
+  connectTimeoutMs?: number;
+  logging?: (sql: string) => void;
+}
+
+export interface Database {
+  readonly url: string;
+  readonly sequelize: Sequelize;
+  readonly Category: Repository<Category>;
+  readonly Product: Repository<Product>;
+  /** Resolves true when `SELECT 1` answers within `timeoutMs`, false otherwise; never throws. */
+  ping(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const models = [Category, Product] as const;
+
+export function createDatabase(options: DatabaseOptions): Database {
+  const { url, pool = {}, statementTimeoutMs = 30_000, connectTimeoutMs = 2_000 } = options;
+  const sequelize = new Sequelize(url, {
+    dialect: 'postgres',
+    logging: options.logging ?? false,
+    repositoryMode: true,
+    models: [...models],
+    pool: {
+      max: pool.max ?? 10,
+      min: pool.min ?? 0,
+      acquire: pool.acquireTimeoutMs ?? 2_000,
+      idle: pool.idleTimeoutMs ?? 10_000,
+    },
+    dialectOptions: {
+      connectionTimeoutMillis: connectTimeoutMs,
+      statement_timeout: statementTimeoutMs,
+      application_name: 'tradeos-catalog',
+    },
+  });
+
+  return {
+    url,
+    sequelize,
+    Category: sequelize.getRepository(Category),
+    Product: sequelize.getRepository(Product),
+    async ping(timeoutMs = 2_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+      const query = sequelize.query('SELECT 1').then(
+        () => true,
+        () => false,
+      );
+      try {
+        return await Promise.race([query, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: () => sequelize.close(),
+  };
+}

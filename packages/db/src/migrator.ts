@@ -1,0 +1,155 @@
+/**
+ * Umzug over our own migration files, serialized across processes by a PostgreSQL advisory lock.
+ * Each migration and its bookkeeping row commit in one transaction; names carry no file extension,
+ * so the compiled `.js` files in production match the `.ts` files applied in development.
+ */
+import { readdir } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import pg from 'pg';
+import type { Transaction } from 'sequelize';
+import { Umzug, type UmzugStorage } from 'umzug';
+import type { Database } from './connection.js';
+
+export interface MigrationContext {
+  /** Runs SQL (several statements allowed) inside this migration's transaction. */
+  sql: (statement: string) => Promise<void>;
+  transaction: Transaction;
+}
+
+export type Migration = (params: { name: string; context: MigrationContext }) => Promise<void>;
+
+interface MigrationModule {
+  up: Migration;
+  down: Migration;
+}
+
+export const MIGRATIONS_TABLE = 'schema_migrations';
+export const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url));
+// Arbitrary but fixed: every process of this service contends for the same lock.
+const LOCK_KEY = 727_361_001;
+
+export interface MigrationStatus {
+  executed: string[];
+  pending: string[];
+}
+
+export interface Migrator {
+  /** Applies every pending migration; returns the names applied. */
+  up(): Promise<string[]>;
+  /** Reverts the last `step` migrations, or all of them with `{ to: 0 }`; returns the names reverted. */
+  down(options: { step: number } | { to: 0 }): Promise<string[]>;
+  status(): Promise<MigrationStatus>;
+}
+
+async function migrationFiles(): Promise<{ name: string; path: string }[]> {
+  // Run from src (tsx, vitest) we load the .ts files; compiled, the .js ones beside us.
+  const extension = extname(fileURLToPath(import.meta.url));
+  const files = await readdir(migrationsDir);
+  return files
+    .filter((file) => file.endsWith(extension) && !file.endsWith(`.d${extension}`) && !file.includes('.test.'))
+    .sort()
+    .map((file) => ({ name: basename(file, extension), path: join(migrationsDir, file) }));
+}
+
+function storage(db: Database): UmzugStorage {
+  const ensureTable = () =>
+    db.sequelize.query(
+      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+  return {
+    async executed() {
+      await ensureTable();
+      const [rows] = await db.sequelize.query(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY name`);
+      return (rows as { name: string }[]).map((row) => row.name);
+    },
+    // The row is already written inside the migration's own transaction (see `record`); these keep Umzug's
+    // bookkeeping idempotent.
+    async logMigration({ name }) {
+      await db.sequelize.query(`INSERT INTO ${MIGRATIONS_TABLE} (name) VALUES ($1) ON CONFLICT DO NOTHING`, { bind: [name] });
+    },
+    async unlogMigration({ name }) {
+      await db.sequelize.query(`DELETE FROM ${MIGRATIONS_TABLE} WHERE name = $1`, { bind: [name] });
+    },
+  };
+}
+
+function umzug(db: Database, logger: Logger) {
+  const run = (name: string, migration: Migration, direction: 'up' | 'down') =>
+    db.sequelize.transaction(async (transaction) => {
+      const sql = async (statement: string) => {
+        await db.sequelize.query(statement, { transaction });
+      };
+      await migration({ name, context: { sql, transaction } });
+      const record =
+        direction === 'up'
+          ? `INSERT INTO ${MIGRATIONS_TABLE} (name) VALUES ($1)`
+          : `DELETE FROM ${MIGRATIONS_TABLE} WHERE name = $1`;
+      await db.sequelize.query(record, { bind: [name], transaction });
+    });
+
+  return new Umzug<object>({
+    migrations: async () =>
+      (await migrationFiles()).map(({ name, path }) => {
+        const load = () => import(pathToFileURL(path).href) as Promise<MigrationModule>;
+        return {
+          name,
+          path,
+          up: async () => run(name, (await load()).up, 'up'),
+          down: async () => run(name, (await load()).down, 'down'),
+        };
+      }),
+    context: {},
+    storage: storage(db),
+    logger: {
+      info: (event: Record<string, unknown>) => {
+        if (event.event === 'migrated' || event.event === 'reverted') logger(`${String(event.event)} ${String(event.name)}`);
+      },
+      warn: (event: Record<string, unknown>) => logger(JSON.stringify(event)),
+      error: (event: Record<string, unknown>) => logger(JSON.stringify(event)),
+      debug: () => undefined,
+    },
+  });
+}
+
+type Logger = (line: string) => void;
+
+/** Holds the session-level advisory lock on one dedicated connection (not a pooled one) while `fn` runs. */
+async function withLock<T>(url: string, fn: () => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, application_name: 'tradeos-catalog-migrator' });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    try {
+      return await fn();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export function createMigrator(db: Database, logger: Logger = () => undefined): Migrator {
+  const migrator = umzug(db, logger);
+  return {
+    up: () => withLock(db.url, async () => (await migrator.up()).map((m) => m.name)),
+    down: (options) => withLock(db.url, async () => (await migrator.down(options)).map((m) => m.name)),
+    status: () =>
+      withLock(db.url, async () => ({
+        executed: (await migrator.executed()).map((m) => m.name),
+        pending: (await migrator.pending()).map((m) => m.name),
+      })),
+  };
+}
+
+export const migrationTemplate = `import type { Migration } from '../migrator.js';
+
+export const up: Migration = async ({ context: { sql } }) => {
+  await sql(\`\`);
+};
+
+export const down: Migration = async ({ context: { sql } }) => {
+  await sql(\`\`);
+};
+`;

@@ -1,0 +1,80 @@
+/**
+ * Test support for every package: a PostgreSQL server for a test run (the one in TEST_DATABASE_URL, or
+ * a throwaway embedded one) and a fresh database per test file, dropped afterwards. Never DATABASE_URL.
+ */
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createDatabase, type Database } from './connection.js';
+import { startEmbeddedPostgres } from './embedded.js';
+import { createMigrator } from './migrator.js';
+
+export interface TestServer {
+  /** A URL on the server whose role may create and drop databases. */
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(testDatabaseUrl?: string): Promise<TestServer> {
+  if (testDatabaseUrl) return { adminUrl: testDatabaseUrl, stop: () => Promise.resolve() };
+  const dataDir = join(tmpdir(), `tradeos-test-pg-${randomBytes(6).toString('hex')}`);
+  const server = await startEmbeddedPostgres({ dataDir, port: 0 });
+  return {
+    adminUrl: server.adminUrl,
+    async stop() {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestDatabase {
+  url: string;
+  drop: () => Promise<void>;
+}
+
+export function withDatabaseName(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  return parsed.toString();
+}
+
+async function admin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates an empty UTF-8 database whose ctype folds Cyrillic, even on a server whose default locale is `C`. */
+export async function createTestDatabase(adminUrl: string, prefix = 'test'): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await admin(adminUrl, async (client) => {
+    const { rows } = await client.query<{ folds: boolean }>(`SELECT lower('Ж') = 'ж' AS folds`);
+    const locale = rows[0]?.folds ? '' : ` LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'`;
+    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE template0 ENCODING 'UTF8'${locale}`);
+  });
+  return {
+    url: withDatabaseName(adminUrl, name),
+    drop: () => admin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+/** A fresh, migrated database with its handle; `drop()` closes the handle and removes the database. */
+export async function createMigratedDatabase(adminUrl: string): Promise<{ db: Database; drop: () => Promise<void> }> {
+  const database = await createTestDatabase(adminUrl);
+  const db = createDatabase({ url: database.url });
+  await createMigrator(db).up();
+  return {
+    db,
+    async drop() {
+      await db.close();
+      await database.drop();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDatabase, type Database } from '../src/connection.js';
+import { createMigrator, MIGRATIONS_TABLE } from '../src/migrator.js';
+import { createTestDatabase, type TestDatabase } from '../src/testing.js';
+
+let database: TestDatabase;
+let db: Database;
+
+beforeAll(async () => {
+  database = await createTestDatabase(inject('adminUrl'));
+  db = createDatabase({ url: database.url });
+});
+afterAll(async () => {
+  await db.close();
+  await database.drop();
+});
+
+/** Everything a migration can create, in a stable order: tables, columns, constraints, indexes, triggers, extensions. */
+async function schema(target: Database): Promise<unknown> {
+  const query = async (sql: string) => (await target.sequelize.query(sql))[0];
+  return {
+    columns: await query(`
+      SELECT table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale,
+             is_nullable, column_default, is_identity
+      FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, column_name`),
+    constraints: await query(`
+      SELECT conrelid::regclass::text AS table_name, conname, pg_get_constraintdef(oid) AS definition
+      FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2`),
+    indexes: await query(`SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2`),
+    triggers: await query(`SELECT event_object_table, trigger_name, action_statement FROM information_schema.triggers ORDER BY 1, 2`),
+    extensions: await query(`SELECT extname FROM pg_extension ORDER BY 1`),
+  };
+}
+
+async function tables(): Promise<string[]> {
+  const [rows] = await db.sequelize.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`);
+  return (rows as { tablename: string }[]).map((row) => row.tablename);
+}
+
+describe('migrations', () => {
+  it('go up, down to base and up again to an identical schema', async () => {
+    const migrator = createMigrator(db);
+    const applied = await migrator.up();
+    expect(applied.length).toBeGreaterThanOrEqual(2);
+    expect(applied.every((name) => !/\.(ts|js)$/.test(name))).toBe(true);
+    expect(await tables()).toEqual(['categories', 'products', MIGRATIONS_TABLE].sort());
+    const first = await schema(db);
+
+    expect(await migrator.down({ to: 0 })).toEqual([...applied].reverse());
+    expect(await tables()).toEqual([MIGRATIONS_TABLE]);
+    expect(await migrator.status()).toEqual({ executed: [], pending: applied });
+
+    expect(await migrator.up()).toEqual(applied);
+    expect(await schema(db)).toEqual(first);
+  });
+
+  it('revert one at a time, each down undoing exactly its own up', async () => {
+    const migrator = createMigrator(db);
+    await migrator.up();
+    const { executed } = await migrator.status();
+    for (let left = executed.length; left > 0; left -= 1) {
+      expect(await migrator.down({ step: 1 })).toEqual([executed[left - 1]]);
+      expect((await migrator.status()).executed).toEqual(executed.slice(0, left - 1));
+    }
+    expect(await tables()).toEqual([MIGRATIONS_TABLE]);
+    await migrator.up();
+  });
+
+  it('serialize concurrent upgrades: both succeed and each migration runs once', async () => {
+    await createMigrator(db).down({ to: 0 });
+    const other = createDatabase({ url: database.url });
+    try {
+      const results = await Promise.all([createMigrator(db).up(), createMigrator(other).up(), createMigrator(other).up()]);
+      const all = results.flat();
+      expect(new Set(all).size).toBe(all.length);
+      const [rows] = await db.sequelize.query(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY name`);
+      expect((rows as { name: string }[]).map((row) => row.name)).toEqual([...all].sort());
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuse a database whose ctype cannot fold Cyrillic, with a readable reason', async () => {
+    const adminUrl = inject('adminUrl');
+    const plain = await createTestDatabase(adminUrl, 'ctype_c');
+    const admin = createDatabase({ url: adminUrl });
+    const name = new URL(plain.url).pathname.slice(1);
+    try {
+      // Recreate it with the C ctype that Debian's and many hosted servers default to.
+      await admin.sequelize.query(`DROP DATABASE "${name}"`);
+      await admin.sequelize.query(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER libc LC_CTYPE 'C' LC_COLLATE 'C'`);
+      const target = createDatabase({ url: plain.url });
+      try {
+        await expect(createMigrator(target).up()).rejects.toThrow(/cannot fold Cyrillic case/);
+        const [rows] = await target.sequelize.query(`SELECT count(*)::int AS n FROM ${MIGRATIONS_TABLE}`);
+        expect(rows).toEqual([{ n: 0 }]);
+      } finally {
+        await target.close();
+      }
+    } finally {
+      await admin.close();
+      await plain.drop();
+    }
+  });
+});
