@@ -1,0 +1,38 @@
+/**
+ * The server's whole configuration, read once from the environment (and `.env` at the repo root),
+ * validated with zod: a bad value stops the start with one line naming the variable.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_EMBEDDED_PORT, defaultDataDir } from '@tradeos/db';
+import { z } from 'zod';
+
+const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+  MIGRATE_ON_START: flag.optional(),
+  SEED_ON_START: flag.optional(),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+  DB_POOL_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  EMBEDDED_PG_DIR: z.string().min(1).default(defaultDataDir),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65_535).default(DEFAULT_EMBEDDED_PORT),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const rootEnv = fileURLToPath(new URL('../../../.env', import.meta.url));
+  if (source === process.env && existsSync(rootEnv)) process.loadEnvFile(rootEnv);
+  const parsed = schema.safeParse(source);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new ConfigError(`invalid configuration: ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`);
+}
+
+export class ConfigError extends Error {}
