@@ -1,10 +1,14 @@
 /**
- * The Fastify application, built around a database handle it is given: request ids, JSON errors,
- * and the health check. main.ts owns listening and shutdown; tests build it on a database of their own.
+ * The Fastify application, built around a database handle it is given: request ids, the contract's JSON
+ * errors, the health check, tRPC at /trpc and the same router as REST at the root paths.
+ * main.ts owns listening and shutdown; tests build it on a database of their own.
  */
 import { randomUUID } from 'node:crypto';
+import { appRouter, createContext } from '@tradeos/api';
 import type { Database } from '@tradeos/db';
+import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { registerRest } from './rest.js';
 
 export interface AppOptions {
   db: Database;
@@ -12,11 +16,23 @@ export interface AppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const BODY_LIMIT = 1024 * 1024;
+
+function httpError(statusCode: number, message: string): Error & { statusCode: number } {
+  return Object.assign(new Error(message), { statusCode });
+}
+
+// Errors Fastify raises before a handler runs, in the contract's words.
+const FRAMEWORK_ERRORS: Record<number, { code: string; message: string }> = {
+  400: { code: 'BAD_REQUEST', message: 'The request body is not valid JSON' },
+  413: { code: 'PAYLOAD_TOO_LARGE', message: 'The request body exceeds 1 MiB' },
+  415: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'The request body must be application/json' },
+};
 
 export function buildApp({ db, logger = false }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
     requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
@@ -32,6 +48,22 @@ export function buildApp({ db, logger = false }: AppOptions): FastifyInstance {
     // An unknown route is a 404 before anything else: its body is never read, so no 400/413/415 can win.
     if (request.is404) return notFound(request, reply);
   });
+  app.setNotFoundHandler(notFound);
+
+  // Any other media type: read the body first (so an oversized one is a 413), then refuse it with 415.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => {
+    done(httpError(415, FRAMEWORK_ERRORS[415]!.message), undefined);
+  });
+
+  app.setErrorHandler(async (error: { statusCode?: number; message: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'unhandled error');
+      return reply.code(500).send({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', request_id: request.id });
+    }
+    const known = FRAMEWORK_ERRORS[status] ?? { code: 'BAD_REQUEST', message: error.message };
+    return reply.code(status in FRAMEWORK_ERRORS ? status : 400).send(known);
+  });
 
   app.get('/health', async (_request, reply) => {
     const up = await db.ping(2_000);
@@ -40,16 +72,14 @@ export function buildApp({ db, logger = false }: AppOptions): FastifyInstance {
       .send(up ? { status: 'ok', database: 'connected' } : { status: 'error', database: 'disconnected' });
   });
 
-  app.setNotFoundHandler(notFound);
-
-  app.setErrorHandler(async (error: { statusCode?: number; message: string }, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 500) {
-      request.log.error({ err: error }, 'unhandled error');
-      return reply.code(500).send({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', request_id: request.id });
-    }
-    return reply.code(status).send({ code: 'BAD_REQUEST', message: error.message });
+  void app.register(fastifyTRPCPlugin, {
+    prefix: '/trpc',
+    trpcOptions: {
+      router: appRouter,
+      createContext: ({ req }) => createContext({ db, requestId: req.id, log: req.log }),
+    } satisfies FastifyTRPCPluginOptions<typeof appRouter>['trpcOptions'],
   });
 
+  registerRest(app, db);
   return app;
 }

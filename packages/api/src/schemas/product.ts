@@ -1,0 +1,111 @@
+import { productSortKeys } from '@tradeos/db';
+import { z } from 'zod';
+import { atLeastOne, Id, INT32_MAX, Money, name, Quantity, text, Timestamp } from './common.js';
+
+export const Sku = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 of A–Z a–z 0–9 . _ -')
+  .meta({ example: 'LEN-IP5-14' });
+
+export const Product = z
+  .object({
+    id: Id,
+    name: z.string().meta({ example: 'Ноутбук Lenovo IdeaPad 5' }),
+    description: z.string().nullable(),
+    price: z.number().meta({ example: 74990.5 }),
+    quantity: z.number().int(),
+    in_stock: z.boolean(),
+    sku: z.string().nullable(),
+    category_id: z.number().int().nullable(),
+    category: z.object({ id: z.number().int(), name: z.string() }).nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'Product' });
+export type Product = z.infer<typeof Product>;
+
+const fields = {
+  name: name(200).meta({ example: 'Ноутбук Lenovo IdeaPad 5' }),
+  description: text(5000).nullable(),
+  price: Money,
+  quantity: Quantity,
+  sku: Sku.nullable(),
+  category_id: Id.nullable(),
+};
+const updatable = ['name', 'description', 'price', 'quantity', 'sku', 'category_id'] as const;
+
+export const ProductCreate = z.strictObject({
+  name: fields.name,
+  price: fields.price,
+  description: fields.description.optional(),
+  quantity: fields.quantity.optional(),
+  sku: fields.sku.optional(),
+  category_id: fields.category_id.optional(),
+});
+export type ProductCreate = z.infer<typeof ProductCreate>;
+
+export const ProductUpdate = z
+  .strictObject({
+    id: Id,
+    name: fields.name.optional(),
+    price: fields.price.optional(),
+    description: fields.description.optional(),
+    quantity: fields.quantity.optional(),
+    sku: fields.sku.optional(),
+    category_id: fields.category_id.optional(),
+  })
+  .superRefine(atLeastOne(updatable));
+export type ProductUpdate = z.infer<typeof ProductUpdate>;
+
+export const ProductQuantityChange = z
+  .strictObject({
+    id: Id,
+    delta: z.number().int().min(-INT32_MAX).max(INT32_MAX).optional().meta({ description: 'Added to the stock; may be negative.' }),
+    quantity: Quantity.optional().meta({ description: 'The new stock level.' }),
+  })
+  .superRefine((value, ctx) => {
+    if (value.delta !== undefined && value.quantity !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['delta', 'quantity'], message: 'Provide exactly one of delta or quantity, not both' });
+    } else if (value.delta === undefined && value.quantity === undefined) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'Provide exactly one of delta or quantity' });
+    }
+  });
+export type ProductQuantityChange = z.infer<typeof ProductQuantityChange>;
+
+const listParams = {
+  skip: z.number().int().min(0).max(INT32_MAX).default(0),
+  limit: z.number().int().min(1).max(100).default(20),
+  category_id: Id.optional(),
+  category: name(100).optional().meta({ description: 'Category name, any letter case.' }),
+  min_price: Money.optional(),
+  max_price: Money.optional(),
+  in_stock: z.boolean().optional(),
+  q: name(100).optional().meta({ description: 'Case-insensitive substring of the name.' }),
+  sort_by: z.enum(productSortKeys).optional().meta({ description: 'Default `created_at` (relevance for search).' }),
+  order: z.enum(['asc', 'desc']).default('desc'),
+};
+
+function priceBounds(value: { min_price?: number; max_price?: number }, ctx: z.RefinementCtx): void {
+  if (value.min_price !== undefined && value.max_price !== undefined && value.min_price > value.max_price) {
+    ctx.addIssue({ code: 'custom', path: ['min_price'], message: 'must not exceed max_price' });
+  }
+}
+
+export const ProductListQuery = z.strictObject(listParams).superRefine(priceBounds);
+export type ProductListQuery = z.input<typeof ProductListQuery>;
+
+export const ProductSearchQuery = z
+  .strictObject({ ...listParams, q: name(100).meta({ description: 'Case-insensitive substring of the name (required).' }) })
+  .superRefine(priceBounds);
+export type ProductSearchQuery = z.input<typeof ProductSearchQuery>;
+
+const { category: _byName, ...categoryListParams } = listParams;
+export const ProductByCategoryQuery = z
+  .strictObject({ ...categoryListParams, category: name(100).meta({ description: 'Category name (any letter case).' }) })
+  .superRefine(priceBounds);
+export type ProductByCategoryQuery = z.input<typeof ProductByCategoryQuery>;
+
+export const ProductPage = z
+  .object({ items: z.array(Product), total: z.number().int().min(0), skip: z.number().int(), limit: z.number().int() })
+  .meta({ id: 'ProductPage' });
+export type ProductPage = z.infer<typeof ProductPage>;
