@@ -50,7 +50,8 @@ export function buildApp({ db, logger = false }: AppOptions): FastifyInstance {
   });
   app.setNotFoundHandler(notFound);
 
-  // Any other media type: read the body first (so an oversized one is a 413), then refuse it with 415.
+  // JSON only. Any other media type (text/plain included): read the body first (so an oversized one is a 413), then refuse it with 415.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => {
     done(httpError(415, FRAMEWORK_ERRORS[415]!.message), undefined);
   });

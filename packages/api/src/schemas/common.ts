@@ -35,7 +35,7 @@ export const Money = z
   .number()
   .min(0)
   .max(99_999_999.99)
-  .refine((value) => /^\d+(\.\d{1,2})?$/.test(String(value)), 'must have at most 2 fractional digits')
+  .refine((value) => /^-?\d+(\.\d{1,2})?$/.test(String(value)), 'must have at most 2 fractional digits')
   .meta({ multipleOf: 0.01, example: 74990.5 });
 
 export const Quantity = z.number().int().min(0).max(INT32_MAX);
