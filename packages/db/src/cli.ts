@@ -20,7 +20,7 @@ const USAGE = `usage: cli <command>
   downgrade base          revert every migration
   current                 show the migrations applied
   history | status        show applied and pending migrations
-  revision -m NAME        create an empty migration from the template
+  revision -m NAME        create an empty migration from the template [--dir DIR]
   seed [--count N]        seed the catalog (idempotent); --count adds N synthetic products`;
 
 class UsageError extends Error {}
@@ -57,12 +57,14 @@ function progressBar(done: number, total: number): void {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // `downgrade -1` is Alembic's spelling: a negative step is a positional, not an option.
+  const step = argv.find((arg) => /^-\d+$/.test(arg));
   const { positionals, values } = parseArgs({
-    args: argv,
+    args: argv.filter((arg) => arg !== step),
     allowPositionals: true,
-    options: { message: { type: 'string', short: 'm' }, count: { type: 'string' } },
+    options: { message: { type: 'string', short: 'm' }, count: { type: 'string' }, dir: { type: 'string' } },
   });
-  const [command, target] = positionals;
+  const [command, target = step] = positionals;
   const log = (line: string) => console.log(line);
 
   switch (command) {
@@ -95,8 +97,8 @@ async function main(argv: string[]): Promise<void> {
       const slug = (values.message ?? '').trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
       if (!slug) throw new UsageError('revision needs -m NAME');
       const stamp = new Date().toISOString().slice(0, 19).replace(/-/g, '.').replace(/:/g, '.');
-      // New migrations are written as TypeScript sources, beside the ones under src/.
-      const dir = migrationsDir.replace(/[\\/]dist[\\/]/, '/src/');
+      // New migrations are written as TypeScript sources, beside the ones under src/ (or into --dir).
+      const dir = values.dir ?? migrationsDir.replace(/[\\/]dist[\\/]/, '/src/');
       const file = join(dir, `${stamp}.${slug}.ts`);
       await writeFile(file, migrationTemplate, { flag: 'wx' });
       log(`created ${file}`);
