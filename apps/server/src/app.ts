@@ -8,11 +8,16 @@ import { appRouter, createContext } from '@tradeos/api';
 import type { Database } from '@tradeos/db';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { writeProtection } from './auth.js';
 import { registerRest } from './rest.js';
 
 export interface AppOptions {
   db: Database;
   logger?: FastifyServerOptions['logger'];
+  /** Keys accepted as `Authorization: Bearer <key>` on every write; empty means writes are open. */
+  apiKeys?: string[];
+  /** Longest time a request may take, body included, before the server gives up on it. */
+  requestTimeoutMs?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -29,10 +34,11 @@ const FRAMEWORK_ERRORS: Record<number, { code: string; message: string }> = {
   415: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'The request body must be application/json' },
 };
 
-export function buildApp({ db, logger = false }: AppOptions): FastifyInstance {
+export function buildApp({ db, logger = false, apiKeys = [], requestTimeoutMs = 15_000 }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger,
     bodyLimit: BODY_LIMIT,
+    requestTimeout: requestTimeoutMs,
     requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
@@ -65,6 +71,9 @@ export function buildApp({ db, logger = false }: AppOptions): FastifyInstance {
     const known = FRAMEWORK_ERRORS[status] ?? { code: 'BAD_REQUEST', message: error.message };
     return reply.code(status in FRAMEWORK_ERRORS ? status : 400).send(known);
   });
+
+  if (apiKeys.length) app.addHook('preHandler', writeProtection(apiKeys));
+  else app.log.warn('API_KEYS is not set: anyone who can reach this server can change the catalog');
 
   app.get('/health', async (_request, reply) => {
     const up = await db.ping(2_000);

@@ -20,6 +20,19 @@ const schema = z.object({
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   EMBEDDED_PG_DIR: z.string().min(1).default(defaultDataDir),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65_535).default(DEFAULT_EMBEDDED_PORT),
+  API_KEYS: z
+    .string()
+    .optional()
+    .transform((value) => (value ?? '').split(',').map((key) => key.trim()).filter(Boolean))
+    .refine((keys) => keys.every((key) => key.length >= 16), 'every key must be at least 16 characters'),
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((value) => (value ?? '').split(',').map((origin) => origin.trim()).filter(Boolean))
+    .refine((origins) => origins.every((origin) => origin === '*' || URL.canParse(origin)), 'must be * or comma-separated origins'),
+  RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(0),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 });

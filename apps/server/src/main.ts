@@ -31,7 +31,12 @@ async function main(): Promise<void> {
     }
   }
 
-  const app = buildApp({ db, logger: { level: env.LOG_LEVEL } });
+  const app = buildApp({
+    db,
+    logger: { level: env.LOG_LEVEL },
+    apiKeys: env.API_KEYS,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+  });
   await app.listen({ port: env.PORT, host: env.HOST });
 
   let stopping = false;

@@ -1,0 +1,29 @@
+/**
+ * Write protection: with API keys configured, every request that can change data (any method but GET,
+ * HEAD and OPTIONS, over REST and RPC alike) needs `Authorization: Bearer <key>`. Runs after the body is
+ * parsed and before validation, so 400/413/415 still win and 422 comes after it, as the contract orders.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { preHandlerAsyncHookHandler } from 'fastify';
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const digest = (key: string) => createHash('sha256').update(key).digest();
+
+export function writeProtection(apiKeys: string[]): preHandlerAsyncHookHandler {
+  const known = apiKeys.map(digest);
+  // Compare digests (equal length) against every key without stopping early, so timing says nothing.
+  const accepted = (key: string) => known.reduce((match, candidate) => timingSafeEqual(candidate, digest(key)) || match, false);
+
+  return async (request, reply) => {
+    if (READS.has(request.method)) return;
+    const match = /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '');
+    if (!match) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ code: 'UNAUTHORIZED', message: 'This write needs an API key: Authorization: Bearer <key>' });
+    }
+    if (!accepted(match[1]!)) return reply.code(403).send({ code: 'FORBIDDEN', message: 'This API key is not accepted' });
+  };
+}

@@ -1,0 +1,64 @@
+import type { AddressInfo } from 'node:net';
+import { createMigratedDatabase } from '@tradeos/db/testing';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { call } from './helpers.js';
+
+const KEY = 'test-key-0123456789abcdef';
+const OTHER = 'second-key-0123456789abcdef';
+let app: FastifyInstance;
+let base: string;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  const database = await createMigratedDatabase(inject('adminUrl'));
+  drop = database.drop;
+  app = buildApp({ db: database.db, apiKeys: [KEY, OTHER] });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await app.close();
+  await drop();
+});
+
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+describe('write protection with API_KEYS', () => {
+  it('keeps reads open', async () => {
+    expect((await call(base, 'GET', '/products')).status).toBe(200);
+    expect((await call(base, 'GET', '/categories')).status).toBe(200);
+    expect((await call(base, 'GET', `/trpc/categories.list?input=${encodeURIComponent('{}')}`)).status).toBe(200);
+  });
+
+  it('answers a write without a key 401, with an unknown key 403, and nothing changes', async () => {
+    const missing = await call(base, 'POST', '/categories', { name: 'Без ключа' });
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+    expect(missing.body).toMatchObject({ code: 'UNAUTHORIZED' });
+    const wrong = await call(base, 'POST', '/categories', { name: 'Чужой ключ' }, bearer('not-a-real-key-0000000000'));
+    expect(wrong.status).toBe(403);
+    expect(wrong.body).toMatchObject({ code: 'FORBIDDEN' });
+    expect((await call(base, 'GET', '/categories')).body).toEqual([]);
+  });
+
+  it('accepts every configured key, over REST and RPC', async () => {
+    const created = await call(base, 'POST', '/categories', { name: 'С ключом' }, bearer(KEY));
+    expect(created.status).toBe(201);
+    const { id } = created.body as { id: number };
+    expect((await call(base, 'PUT', `/categories/${id}`, { description: 'ok' }, bearer(OTHER))).status).toBe(200);
+    const rpcDenied = await call(base, 'POST', '/trpc/categories.create', { name: 'RPC без ключа' });
+    expect(rpcDenied.status).toBe(401);
+    const rpc = await call(base, 'POST', '/trpc/categories.create', { name: 'RPC с ключом' }, bearer(KEY));
+    expect(rpc.status).toBe(200);
+    expect((await call(base, 'DELETE', `/categories/${id}`, undefined, bearer(KEY))).status).toBe(204);
+  });
+
+  it('keeps the contract order: 405 and 400 before 401, 401 before 422', async () => {
+    expect((await call(base, 'PUT', '/products')).status).toBe(405);
+    expect((await call(base, 'POST', '/products', '{', { 'content-type': 'application/json' })).status).toBe(400);
+    expect((await call(base, 'POST', '/products', { price: 'bad' })).status).toBe(401);
+    expect((await call(base, 'POST', '/products', { price: 'bad' }, bearer(KEY))).status).toBe(422);
+  });
+});
