@@ -1,36 +1,48 @@
-/** Process entry: configuration, database (DATABASE_URL or embedded), migrations, listen, graceful shutdown. */
+/**
+ * Process entry: configuration, database (DATABASE_URL or embedded), migrations and seed, then one
+ * server process, or WORKERS of them sharing the port (node:cluster); graceful shutdown on SIGTERM/SIGINT.
+ */
+import cluster from 'node:cluster';
 import { createDatabase, createMigrator, seed, startEmbeddedPostgres, type EmbeddedPostgres } from '@tradeos/db';
 import { buildApp } from './app.js';
-import { ConfigError, loadEnv } from './env.js';
+import { ConfigError, loadEnv, type Env } from './env.js';
 
-async function main(): Promise<void> {
-  const env = loadEnv();
-  const log = (line: string) => process.stdout.write(`${line}\n`);
+const log = (line: string) => process.stdout.write(`${line}\n`);
 
-  let embedded: EmbeddedPostgres | undefined;
-  if (!env.DATABASE_URL) {
-    embedded = await startEmbeddedPostgres({ dataDir: env.EMBEDDED_PG_DIR, port: env.EMBEDDED_PG_PORT, database: 'catalog' });
-    log(`embedded PostgreSQL at 127.0.0.1:${new URL(embedded.url).port} (data in ${env.EMBEDDED_PG_DIR})`);
+/** Starts the embedded server if needed, then migrates and seeds as configured; the primary does this once. */
+async function prepareDatabase(env: Env): Promise<{ url: string; embedded?: EmbeddedPostgres }> {
+  const embedded = env.DATABASE_URL
+    ? undefined
+    : await startEmbeddedPostgres({ dataDir: env.EMBEDDED_PG_DIR, port: env.EMBEDDED_PG_PORT, database: 'catalog' });
+  if (embedded) log(`embedded PostgreSQL at 127.0.0.1:${new URL(embedded.url).port} (data in ${env.EMBEDDED_PG_DIR})`);
+  const url = env.DATABASE_URL ?? embedded!.url;
+
+  // The embedded database is ours to keep current; an external one only when asked.
+  const migrate = env.MIGRATE_ON_START ?? Boolean(embedded);
+  const seedEmpty = env.SEED_ON_START ?? Boolean(embedded);
+  if (migrate || seedEmpty) {
+    const db = createDatabase({ url });
+    try {
+      if (migrate) {
+        const applied = await createMigrator(db, log).up();
+        if (applied.length) log(`applied ${applied.length} migration(s)`);
+      }
+      const [rows] = seedEmpty ? await db.sequelize.query('SELECT NOT EXISTS (SELECT 1 FROM categories) AS empty') : [[]];
+      if ((rows as { empty: boolean }[])[0]?.empty) log(`seeded an empty catalog with ${(await seed(db)).productsInserted} products`);
+    } finally {
+      await db.close();
+    }
   }
+  return { url, embedded };
+}
+
+/** One HTTP server process; resolves to its shutdown function. */
+async function serve(env: Env, url: string): Promise<() => Promise<void>> {
   const db = createDatabase({
-    url: env.DATABASE_URL ?? embedded!.url,
+    url,
     pool: { max: env.DB_POOL_MAX, acquireTimeoutMs: env.DB_POOL_ACQUIRE_TIMEOUT_MS },
     statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
   });
-
-  // The embedded database is ours to keep current; an external one only when asked.
-  if (env.MIGRATE_ON_START ?? Boolean(embedded)) {
-    const applied = await createMigrator(db, log).up();
-    if (applied.length) log(`applied ${applied.length} migration(s)`);
-  }
-  if (env.SEED_ON_START ?? Boolean(embedded)) {
-    const [rows] = await db.sequelize.query('SELECT NOT EXISTS (SELECT 1 FROM categories) AS empty');
-    if ((rows as { empty: boolean }[])[0]?.empty) {
-      const { productsInserted } = await seed(db);
-      log(`seeded an empty catalog with ${productsInserted} products`);
-    }
-  }
-
   const app = buildApp({
     db,
     logger: { level: env.LOG_LEVEL },
@@ -38,24 +50,77 @@ async function main(): Promise<void> {
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
   });
   await app.listen({ port: env.PORT, host: env.HOST });
-
-  let stopping = false;
-  const shutdown = async (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      app.log.error('shutdown timed out');
-      process.exit(1);
-    }, env.SHUTDOWN_TIMEOUT_MS);
-    // Stop accepting, let in-flight requests finish, then release the pool and the embedded server.
+  // Stop accepting, let in-flight requests finish, then release the pool.
+  return async () => {
     await app.close();
     await db.close();
-    await embedded?.stop();
-    clearTimeout(force);
   };
-  process.once('SIGTERM', (signal) => void shutdown(signal));
-  process.once('SIGINT', (signal) => void shutdown(signal));
+}
+
+function onSignal(env: Env, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: shutting down`);
+    const force = setTimeout(() => {
+      console.error('shutdown timed out');
+      process.exit(1);
+    }, env.SHUTDOWN_TIMEOUT_MS);
+    force.unref();
+    stop().then(
+      () => clearTimeout(force),
+      (error: unknown) => {
+        console.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  if (cluster.isWorker) {
+    // The primary prepared the database and handed its URL down.
+    onSignal(env, await serve(env, env.DATABASE_URL!));
+    return;
+  }
+
+  const { url, embedded } = await prepareDatabase(env);
+  if (env.WORKERS === 1) {
+    const stop = await serve(env, url);
+    onSignal(env, async () => {
+      await stop();
+      await embedded?.stop();
+    });
+    return;
+  }
+
+  const fork = () => cluster.fork({ DATABASE_URL: url, MIGRATE_ON_START: 'false', SEED_ON_START: 'false' });
+  const workers = new Set(Array.from({ length: env.WORKERS }, fork));
+  let stopping = false;
+  cluster.on('exit', (worker, code) => {
+    workers.delete(worker);
+    if (stopping) return;
+    // Workers hold no state: a crashed one is simply replaced.
+    console.error(`worker ${worker.process.pid ?? '?'} exited with ${String(code)}; starting another`);
+    setTimeout(() => workers.add(fork()), 1_000);
+  });
+  log(`${env.WORKERS} workers serving http://${env.HOST}:${env.PORT}`);
+  onSignal(env, async () => {
+    stopping = true;
+    await Promise.all(
+      [...workers].map(async (worker) => {
+        if (worker.isDead()) return;
+        const exited = new Promise((resolve) => worker.once('exit', resolve));
+        worker.process.kill('SIGTERM');
+        await exited;
+      }),
+    );
+    await embedded?.stop();
+  });
 }
 
 main().catch((error: unknown) => {
