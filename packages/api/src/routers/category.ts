@@ -99,7 +99,7 @@ export const categoryRouter = router({
       },
     })
     .input(IdInput)
-    .output(z.void())
+    .output(z.undefined())
     .mutation(async ({ ctx, input }) => {
       if (!(await deleteCategory(ctx.db, input.id))) throw notFound(input.id);
     }),

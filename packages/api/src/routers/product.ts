@@ -209,7 +209,7 @@ export const productRouter = router({
       },
     })
     .input(IdInput)
-    .output(z.void())
+    .output(z.undefined())
     .mutation(async ({ ctx, input }) => {
       if (!(await deleteProduct(ctx.db, input.id))) throw notFound(input.id);
     }),

@@ -1,0 +1,16 @@
+/** One PostgreSQL server for the whole run: TEST_DATABASE_URL's, or a throwaway embedded one. */
+import type {} from 'vitest';
+import type { TestProject } from 'vitest/node';
+import { startTestServer } from '@tradeos/db/testing';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    adminUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const server = await startTestServer(process.env.TEST_DATABASE_URL);
+  project.provide('adminUrl', server.adminUrl);
+  return () => server.stop();
+}
