@@ -9,6 +9,7 @@ import type { Database } from '@tradeos/db';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { writeProtection } from './auth.js';
+import { registerDocs } from './docs.js';
 import { registerRest } from './rest.js';
 
 export interface AppOptions {
@@ -90,6 +91,7 @@ export function buildApp({ db, logger = false, apiKeys = [], requestTimeoutMs = 
     } satisfies FastifyTRPCPluginOptions<typeof appRouter>['trpcOptions'],
   });
 
+  registerDocs(app, { writeProtected: apiKeys.length > 0 });
   registerRest(app, db);
   return app;
 }

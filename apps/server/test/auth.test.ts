@@ -62,3 +62,21 @@ describe('write protection with API_KEYS', () => {
     expect((await call(base, 'POST', '/products', { price: 'bad' }, bearer(KEY))).status).toBe(422);
   });
 });
+
+describe('the OpenAPI document with write protection on', () => {
+  it('declares the bearer key on exactly the writes, with their 401 and 403', async () => {
+    const document = (await call(base, 'GET', '/openapi.json')).body as {
+      components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+    };
+    expect(document.components.securitySchemes).toEqual({ apiKey: expect.objectContaining({ type: 'http', scheme: 'bearer' }) as unknown });
+    const operations = Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })));
+    for (const { path, method, op } of operations) {
+      const write = method !== 'get';
+      expect(op.security, `${method} ${path}`).toEqual(write ? [{ apiKey: [] }] : undefined);
+      expect(Object.keys(op.responses).includes('401'), `${method} ${path}`).toBe(write);
+      expect(Object.keys(op.responses).includes('403'), `${method} ${path}`).toBe(write);
+    }
+    expect(operations.filter(({ method }) => method !== 'get')).toHaveLength(7);
+  });
+});
