@@ -7,6 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { appRouter, createContext } from '@tradeos/api';
 import type { Database } from '@tradeos/db';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimitPlugin from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { writeProtection } from './auth.js';
 import { registerDocs } from './docs.js';
@@ -19,6 +22,10 @@ export interface AppOptions {
   apiKeys?: string[];
   /** Longest time a request may take, body included, before the server gives up on it. */
   requestTimeoutMs?: number;
+  /** Browser origins allowed to call the API (`*` for any); empty keeps CORS closed. */
+  corsOrigins?: string[];
+  /** Requests per client IP per window; 0 turns the limit off. /health is never limited. */
+  rateLimit?: { max: number; windowMs: number };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -33,9 +40,17 @@ const FRAMEWORK_ERRORS: Record<number, { code: string; message: string }> = {
   400: { code: 'BAD_REQUEST', message: 'The request body is not valid JSON' },
   413: { code: 'PAYLOAD_TOO_LARGE', message: 'The request body exceeds 1 MiB' },
   415: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'The request body must be application/json' },
+  429: { code: 'TOO_MANY_REQUESTS', message: 'Too many requests; retry after the number of seconds in Retry-After' },
 };
 
-export function buildApp({ db, logger = false, apiKeys = [], requestTimeoutMs = 15_000 }: AppOptions): FastifyInstance {
+export function buildApp({
+  db,
+  logger = false,
+  apiKeys = [],
+  requestTimeoutMs = 15_000,
+  corsOrigins = [],
+  rateLimit = { max: 0, windowMs: 60_000 },
+}: AppOptions): FastifyInstance {
   const app = Fastify({
     logger,
     bodyLimit: BODY_LIMIT,
@@ -50,9 +65,41 @@ export function buildApp({ db, logger = false, apiKeys = [], requestTimeoutMs = 
   const notFound = (request: FastifyRequest, reply: FastifyReply) =>
     reply.code(404).send({ code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
 
+  // Security headers on every response; the CSP still lets the same-origin Swagger UI run.
+  void app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+  });
+  if (corsOrigins.length) {
+    void app.register(cors, {
+      origin: corsOrigins.includes('*') ? '*' : corsOrigins,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['content-type', 'authorization', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'location', 'retry-after'],
+    });
+  }
+  if (rateLimit.max > 0) {
+    void app.register(rateLimitPlugin, {
+      max: rateLimit.max,
+      timeWindow: rateLimit.windowMs,
+      allowList: (request) => request.url === '/health',
+      errorResponseBuilder: () => ({ statusCode: 429, ...FRAMEWORK_ERRORS[429]! }),
+    });
+  }
+
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
-    // An unknown route is a 404 before anything else: its body is never read, so no 400/413/415 can win.
+  });
+  // An unknown route is a 404 before anything else: its body is never read, so no 400/413/415 can win.
+  app.addHook('preParsing', async (request, reply) => {
     if (request.is404) return notFound(request, reply);
   });
   app.setNotFoundHandler(notFound);
@@ -76,22 +123,25 @@ export function buildApp({ db, logger = false, apiKeys = [], requestTimeoutMs = 
   if (apiKeys.length) app.addHook('preHandler', writeProtection(apiKeys));
   else app.log.warn('API_KEYS is not set: anyone who can reach this server can change the catalog');
 
-  app.get('/health', async (_request, reply) => {
-    const up = await db.ping(2_000);
-    return reply
-      .code(up ? 200 : 503)
-      .send(up ? { status: 'ok', database: 'connected' } : { status: 'error', database: 'disconnected' });
-  });
+  // Routes load after the plugins above, so rate limiting and headers apply to every one of them.
+  void app.register(async (api) => {
+    api.get('/health', async (_request, reply) => {
+      const up = await db.ping(2_000);
+      return reply
+        .code(up ? 200 : 503)
+        .send(up ? { status: 'ok', database: 'connected' } : { status: 'error', database: 'disconnected' });
+    });
 
-  void app.register(fastifyTRPCPlugin, {
-    prefix: '/trpc',
-    trpcOptions: {
-      router: appRouter,
-      createContext: ({ req }) => createContext({ db, requestId: req.id, log: req.log }),
-    } satisfies FastifyTRPCPluginOptions<typeof appRouter>['trpcOptions'],
-  });
+    await api.register(fastifyTRPCPlugin, {
+      prefix: '/trpc',
+      trpcOptions: {
+        router: appRouter,
+        createContext: ({ req }) => createContext({ db, requestId: req.id, log: req.log }),
+      } satisfies FastifyTRPCPluginOptions<typeof appRouter>['trpcOptions'],
+    });
 
-  registerDocs(app, { writeProtected: apiKeys.length > 0 });
-  registerRest(app, db);
+    registerDocs(api, { writeProtected: apiKeys.length > 0 });
+    registerRest(api, db);
+  });
   return app;
 }

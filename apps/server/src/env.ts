@@ -43,7 +43,8 @@ export type Env = z.infer<typeof schema>;
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const rootEnv = fileURLToPath(new URL('../../../.env', import.meta.url));
   if (source === process.env && existsSync(rootEnv)) process.loadEnvFile(rootEnv);
-  const parsed = schema.safeParse(source);
+  // An empty value (`DATABASE_URL=` in a .env file) means unset.
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(source).filter(([, value]) => value !== '')));
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   throw new ConfigError(`invalid configuration: ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`);

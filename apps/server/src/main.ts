@@ -48,6 +48,8 @@ async function serve(env: Env, url: string): Promise<() => Promise<void>> {
     logger: { level: env.LOG_LEVEL },
     apiKeys: env.API_KEYS,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    corsOrigins: env.CORS_ORIGINS,
+    rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
   });
   await app.listen({ port: env.PORT, host: env.HOST });
   // Stop accepting, let in-flight requests finish, then release the pool.
