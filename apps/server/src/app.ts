@@ -55,6 +55,8 @@ export function buildApp({
     logger,
     bodyLimit: BODY_LIMIT,
     requestTimeout: requestTimeoutMs,
+    // A long path segment is a bad id or name (422 from validation), never Fastify's bare 414.
+    routerOptions: { maxParamLength: 16_384 },
     requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
