@@ -1,0 +1,212 @@
+/**
+ * `pnpm bench`: the service against its floors, side by side, on 100 000 products. Loopback only,
+ * bounded in time (BENCH_DURATION seconds per workload). Prints one table, writes bench/results/*.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { createDatabase, createMigrator, freePort, seed, seedSynthetic, startEmbeddedPostgres } from '@tradeos/db';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 100_000);
+const WORKERS = process.env.BENCH_WORKERS ?? '1';
+const POOL = process.env.BENCH_POOL_MAX ?? '20';
+const dataDir = `${root}.data/bench-postgres`;
+
+interface Row {
+  workload: string;
+  connections: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  requests: number;
+  ok: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(url: string, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return Date.now() - started;
+    await sleep(20);
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/** Prepares the bench database once: migrated, seeded, PRODUCTS products. Returns nothing running. */
+async function prepare(port: number): Promise<void> {
+  const server = await startEmbeddedPostgres({ dataDir, port, database: 'catalog' });
+  const db = createDatabase({ url: server.url });
+  try {
+    await createMigrator(db).up();
+    await seed(db);
+    const [[{ n }]] = (await db.sequelize.query('SELECT count(*)::int AS n FROM products')) as [[{ n: number }], unknown];
+    if (n < PRODUCTS) {
+      process.stderr.write(`seeding ${PRODUCTS - n} synthetic products…\n`);
+      await seedSynthetic(db, PRODUCTS - n);
+      await db.sequelize.query('VACUUM ANALYZE products');
+    }
+  } finally {
+    await db.close();
+    await server.stop();
+  }
+}
+
+async function cannon(name: string, url: string, options: Partial<autocannon.Options>, connections = CONNECTIONS): Promise<Row> {
+  const result = await autocannon({ url, connections, duration: DURATION, pipelining: 1, ...options });
+  return {
+    workload: name,
+    connections,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    requests: result.requests.total,
+    ok: result['2xx'],
+  };
+}
+
+/** The floor beneath the API: the W1 SELECT through the pg driver, at the same concurrency, no HTTP. */
+async function pgFloor(url: string, ids: () => number): Promise<Row> {
+  const pool = new pg.Pool({ connectionString: url, max: CONNECTIONS });
+  const sql = `SELECT p.id, p.name, p.description, p.price, p.quantity, p.sku, p.category_id, c.name AS category_name,
+                      p.created_at, p.updated_at
+               FROM products p LEFT JOIN categories c ON c.id = p.category_id WHERE p.id = $1`;
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = Date.now() + DURATION * 1000;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (Date.now() < deadline) {
+        const started = process.hrtime.bigint();
+        try {
+          await pool.query(sql, [ids()]);
+        } catch {
+          errors += 1;
+        }
+        latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+    }),
+  );
+  await pool.end();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round((latencies[Math.floor(latencies.length * q)] ?? 0) * 100) / 100;
+  return { workload: 'floor: pg driver SELECT by id', connections: CONNECTIONS, rps: Math.round(latencies.length / DURATION), p50: at(0.5), p99: at(0.99), errors, non2xx: 0, requests: latencies.length, ok: latencies.length - errors };
+}
+
+/** The floor beneath the server: bare node:http answering a fixed product JSON. */
+async function httpFloor(): Promise<Row> {
+  const port = await freePort();
+  const body = JSON.stringify({ id: 1, name: 'Ноутбук', description: null, price: 1, quantity: 1, in_stock: true, sku: null, category_id: null, category: null, created_at: new Date().toISOString(), updated_at: new Date().toISOString() });
+  const child = spawn(process.execPath, ['-e', `require('http').createServer((q,s)=>{s.setHeader('content-type','application/json');s.end(${JSON.stringify(body)})}).listen(${port},'127.0.0.1')`], { stdio: 'ignore' });
+  try {
+    await waitFor(`http://127.0.0.1:${port}/`, 5_000);
+    return { ...(await cannon('floor: bare node:http fixed JSON', `http://127.0.0.1:${port}/`, {})), workload: 'floor: bare node:http fixed JSON' };
+  } finally {
+    child.kill();
+  }
+}
+
+function rss(pid: number): Promise<number> {
+  return readFile(`/proc/${pid}/status`, 'utf8').then(
+    (status) => Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024,
+    () => 0,
+  );
+}
+
+async function main(): Promise<void> {
+  const pgPort = await freePort();
+  await prepare(pgPort);
+
+  // Start as a user would, on the existing embedded database, and time the first 200 on /health.
+  const port = await freePort();
+  const spawned = Date.now();
+  const { DATABASE_URL: _external, ...inherited } = process.env;
+  const server: ChildProcess = spawn(process.execPath, [`${root}apps/server/dist/main.js`], {
+    env: { ...inherited, PORT: String(port), EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'warn', WORKERS, DB_POOL_MAX: POOL, SEED_ON_START: 'false' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  server.once('exit', (code) => {
+    if (code) process.exit(1);
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(`${base}/health`, 30_000);
+  const startMs = Date.now() - spawned;
+
+  const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${pgPort}/catalog` });
+  await admin.connect();
+  const { rows: [range] } = await admin.query<{ min: number; max: number; category: number }>(
+    `SELECT min(id) AS min, max(id) AS max, (SELECT id FROM categories WHERE name = 'Электроника') AS category FROM products`,
+  );
+  const randomId = () => range!.min + Math.floor(Math.random() * (range!.max - range!.min + 1));
+  const byId = (path: (id: number) => string) => ({ setupRequest: (request: autocannon.Request) => ({ ...request, path: path(randomId()) }) });
+  const json = { 'content-type': 'application/json' };
+  const filtered = `/products?category_id=${range!.category}&min_price=1000&max_price=50000&in_stock=true&sort_by=price&order=asc&limit=20`;
+  const search = `/products/search?q=${encodeURIComponent('ноутбук')}&limit=20`;
+
+  const rows: Row[] = [];
+  let peakRss = 0;
+  const sampler = setInterval(() => void rss(server.pid!).then((mb) => (peakRss = Math.max(peakRss, mb))), 250);
+  const run = async (row: Promise<Row>) => {
+    const result = await row;
+    rows.push(result);
+    process.stderr.write(`${result.workload}: ${result.rps} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
+  };
+
+  await run(pgFloor(`postgres://postgres@127.0.0.1:${pgPort}/catalog`, randomId));
+  await run(httpFloor());
+  await run(cannon('W1 GET /products/{id}', base, { requests: [{ method: 'GET', ...byId((id) => `/products/${id}`) }] }));
+  await run(cannon('W1 tRPC products.byId', base, { requests: [{ method: 'GET', ...byId((id) => `/trpc/products.byId?input=${encodeURIComponent(JSON.stringify({ id }))}`) }] }));
+  await run(cannon('W2 filtered page', `${base}${filtered}`, {}));
+  await run(cannon('W2 filtered page', `${base}${filtered}`, {}, 1));
+  await run(cannon('W3 search ноутбук', `${base}${search}`, {}));
+  await run(cannon('W3 search ноутбук', `${base}${search}`, {}, 1));
+
+  const { rows: [before] } = await admin.query<{ sum: string }>('SELECT sum(quantity) AS sum FROM products');
+  const w4 = cannon('W4 PATCH quantity +1', base, { requests: [{ method: 'PATCH', headers: json, body: JSON.stringify({ delta: 1 }), ...byId((id) => `/products/${id}/quantity`) }] });
+  await run(w4);
+  const { rows: [after] } = await admin.query<{ sum: string }>('SELECT sum(quantity) AS sum FROM products');
+  const w4Row = rows.at(-1)!;
+  const invariant = BigInt(after!.sum) - BigInt(before!.sum) === BigInt(w4Row.ok);
+
+  const create = JSON.stringify({ name: 'Бенчмарк товар', price: 99.99, quantity: 1 });
+  await run(cannon('W5 POST /products', base, { requests: [{ method: 'POST', path: '/products', headers: json, body: create }] }));
+  await run(cannon('W5 tRPC products.create', base, { requests: [{ method: 'POST', path: '/trpc/products.create', headers: json, body: create }] }));
+  clearInterval(sampler);
+  await admin.query(`DELETE FROM products WHERE name = 'Бенчмарк товар'`);
+  await admin.end();
+
+  server.kill('SIGTERM');
+  await new Promise((resolve) => server.once('exit', resolve));
+
+  const pgFloorRps = rows[0]!.rps;
+  const httpFloorRps = rows[1]!.rps;
+  const table = rows.map((row) => ({
+    ...row,
+    vs_pg_floor: `${Math.round((row.rps / pgFloorRps) * 100)}%`,
+    vs_http_floor: `${Math.round((row.rps / httpFloorRps) * 100)}%`,
+  }));
+  console.log(`\nTradeOS Catalog benchmark: ${PRODUCTS} products, ${DURATION} s per workload, workers ${WORKERS}, pool ${POOL}`);
+  console.log('| workload | conns | req/s | p50 ms | p99 ms | errors | non-2xx | vs pg floor | vs http floor |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const row of table) {
+    console.log(`| ${row.workload} | ${row.connections} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.non2xx} | ${row.vs_pg_floor} | ${row.vs_http_floor} |`);
+  }
+  console.log(`\nstart to first 200 on /health (existing embedded database): ${startMs} ms`);
+  console.log(`server peak RSS: ${Math.round(peakRss)} MB (main process)`);
+  console.log(`W4 quantity invariant (sum grew by exactly the successful increments): ${invariant ? 'holds' : 'BROKEN'}`);
+  const file = `${root}bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), duration: DURATION, connections: CONNECTIONS, products: PRODUCTS, workers: WORKERS, pool: POOL, startMs, peakRssMb: Math.round(peakRss), w4Invariant: invariant, rows: table }, null, 2));
+  console.log(`written ${file}`);
+  if (!invariant || rows.some((row) => row.errors > 0)) process.exitCode = 1;
+}
+
+await main();
