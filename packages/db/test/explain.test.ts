@@ -1,0 +1,105 @@
+import { QueryTypes } from 'sequelize';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDatabase, type Database } from '../src/connection.js';
+import { getProductsWithFilters, searchProducts } from '../src/queries/products.js';
+import { seed, seedSynthetic } from '../src/seed.js';
+import { createMigratedDatabase } from '../src/testing.js';
+
+/** One statement exactly as a query function sent it: Sequelize passes the query options, bind values included, to the logger. */
+interface Statement {
+  sql: string;
+  bind: unknown[];
+}
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+let db: Database;
+let drop: () => Promise<void>;
+let traced: Database;
+let electronics: number;
+const statements: Statement[] = [];
+
+// The catalog at load-test scale with fresh statistics: plans on a near-empty table say nothing about indexes.
+beforeAll(async () => {
+  ({ db, drop } = await createMigratedDatabase(inject('adminUrl')));
+  await seed(db);
+  await seedSynthetic(db, 100_000);
+  await db.sequelize.query('VACUUM ANALYZE products');
+  const [category] = await db.sequelize.query<{ id: number }>(`SELECT id FROM categories WHERE name = 'Электроника'`, {
+    type: QueryTypes.SELECT,
+  });
+  electronics = category!.id;
+  traced = createDatabase({
+    url: db.url,
+    logging: (message: string, options?: { bind?: unknown[] }) => {
+      statements.push({ sql: message.replace(/^Executing \([^)]*\): /, ''), bind: options?.bind ?? [] });
+    },
+  });
+}, 120_000);
+afterAll(async () => {
+  await traced.close();
+  await drop();
+}, 120_000);
+
+/** Runs a query function on the traced handle and returns its two statements: the page and its count. */
+async function capture(run: (db: Database) => Promise<unknown>): Promise<{ rows: Statement; count: Statement }> {
+  statements.length = 0;
+  await run(traced);
+  const count = statements.filter((s) => s.sql.includes('count(*)'));
+  const rows = statements.filter((s) => !s.sql.includes('count(*)'));
+  expect([rows.length, count.length]).toEqual([1, 1]);
+  return { rows: rows[0]!, count: count[0]! };
+}
+
+/** Every node of the executed plan of this statement, with the same bind values, so the planner sees what it saw. */
+async function plan(statement: Statement): Promise<PlanNode[]> {
+  const [row] = await db.sequelize.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.sql}`, {
+    bind: statement.bind,
+    type: QueryTypes.SELECT,
+  });
+  const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
+  return nodes(row!['QUERY PLAN'][0].Plan);
+}
+
+const seqScansOnProducts = (nodes: PlanNode[]) => nodes.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'products');
+const nodeTypes = (nodes: PlanNode[], index: string) => nodes.filter((n) => n['Index Name'] === index).map((n) => n['Node Type']);
+
+describe('query plans over 100 000 products', () => {
+  it('search for a common word through the trigram index, page and count', async () => {
+    const { rows, count } = await capture((target) => searchProducts(target, 'ноутбук', {}, { skip: 0, limit: 20, order: 'desc' }));
+    expect(rows.bind).toContain('%ноутбук%');
+    for (const statement of [rows, count]) {
+      const nodes = await plan(statement);
+      expect(seqScansOnProducts(nodes)).toEqual([]);
+      expect(nodeTypes(nodes, 'products_name_trgm_idx')).toEqual(['Bitmap Index Scan']);
+    }
+  });
+
+  it('filter by category, price range and stock, sorted by price: the page from the index, the count index-only', async () => {
+    const { rows, count } = await capture((target) =>
+      getProductsWithFilters(target, { categoryId: electronics, minPrice: 1_000, maxPrice: 5_000, inStock: true }, { skip: 0, limit: 20, sortBy: 'price', order: 'asc' }),
+    );
+    expect(rows.bind).toEqual(expect.arrayContaining([electronics, 1_000, 5_000]));
+    const page = await plan(rows);
+    expect(seqScansOnProducts(page)).toEqual([]);
+    expect(nodeTypes(page, 'products_category_id_price_quantity_idx')).toEqual(['Index Scan']);
+    expect(page.map((n) => n['Node Type'])).not.toContain('Sort');
+
+    const total = await plan(count);
+    expect(seqScansOnProducts(total)).toEqual([]);
+    expect(nodeTypes(total, 'products_category_id_price_quantity_idx')).toEqual(['Index Only Scan']);
+  });
+
+  it('serve the default sort (created_at desc, id desc) first page from the index, without sorting', async () => {
+    const { rows } = await capture((target) => getProductsWithFilters(target, {}, { skip: 0, limit: 20, order: 'desc' }));
+    const page = await plan(rows);
+    expect(seqScansOnProducts(page)).toEqual([]);
+    expect(nodeTypes(page, 'products_created_at_id_idx')).toEqual(['Index Scan']);
+    expect(page.map((n) => n['Node Type'])).not.toContain('Sort');
+  });
+});
