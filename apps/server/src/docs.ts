@@ -128,6 +128,8 @@ function describeParameters(operation: RestOperation, parameters: Operation['par
   for (const parameter of (parameters ?? []) as Parameter[]) {
     const description = (shape[parameter.name]?.meta() as { description?: string } | undefined)?.description;
     if (description && !parameter.description) parameter.description = description;
+    // Swagger UI pre-fills "Try it out" with examples: on optional filters that silently narrows the list.
+    if (parameter.in === 'query') delete (parameter.schema as { example?: unknown } | undefined)?.example;
   }
 }
 
