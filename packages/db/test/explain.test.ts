@@ -1,6 +1,6 @@
 import { QueryTypes } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDatabase, type Database } from '../src/connection.js';
+import type { Database } from '../src/connection.js';
 import { getProductsWithFilters, searchProducts } from '../src/queries/products.js';
 import { seed, seedSynthetic } from '../src/seed.js';
 import { createMigratedDatabase } from '../src/testing.js';
@@ -34,15 +34,16 @@ beforeAll(async () => {
     type: QueryTypes.SELECT,
   });
   electronics = category!.id;
-  traced = createDatabase({
-    url: db.url,
-    logging: (message: string, options?: { bind?: unknown[] }) => {
-      statements.push({ sql: message.replace(/^Executing \([^)]*\): /, ''), bind: options?.bind ?? [] });
+  // Every statement the query functions send, with its bind values, as PostgreSQL receives it.
+  traced = {
+    ...db,
+    query: <T>(sql: string, binds: unknown[] = []) => {
+      statements.push({ sql, bind: binds });
+      return db.query<T>(sql, binds);
     },
-  });
+  };
 }, 120_000);
 afterAll(async () => {
-  await traced.close();
   await drop();
 }, 120_000);
 

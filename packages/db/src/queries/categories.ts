@@ -1,5 +1,4 @@
 /** Category queries: bound parameters only; `product_count` is derived, never stored. */
-import { QueryTypes } from 'sequelize';
 import type { Database } from '../connection.js';
 
 export interface CategoryRow {
@@ -22,19 +21,19 @@ const SELECT = `
   FROM categories c`;
 
 export function listCategories(db: Database): Promise<CategoryRow[]> {
-  return db.sequelize.query<CategoryRow>(`${SELECT} ORDER BY lower(c.name), c.id`, { type: QueryTypes.SELECT });
+  return db.query<CategoryRow>(`${SELECT} ORDER BY lower(c.name), c.id`);
 }
 
 export async function getCategoryById(db: Database, id: number): Promise<CategoryRow | null> {
-  const [row] = await db.sequelize.query<CategoryRow>(`${SELECT} WHERE c.id = $1`, { bind: [id], type: QueryTypes.SELECT });
+  const [row] = await db.query<CategoryRow>(`${SELECT} WHERE c.id = $1`, [id]);
   return row ?? null;
 }
 
 export async function createCategory(db: Database, fields: Pick<CategoryFields, 'name'> & Partial<CategoryFields>): Promise<CategoryRow> {
-  const [row] = await db.sequelize.query<CategoryRow>(
+  const [row] = await db.query<CategoryRow>(
     `WITH c AS (INSERT INTO categories (name, description) VALUES ($1, $2) RETURNING *)
      SELECT c.*, 0 AS product_count FROM c`,
-    { bind: [fields.name, fields.description ?? null], type: QueryTypes.SELECT },
+    [fields.name, fields.description ?? null],
   );
   if (!row) throw new Error('INSERT returned no row');
   return row;
@@ -42,23 +41,19 @@ export async function createCategory(db: Database, fields: Pick<CategoryFields, 
 
 /** Sets the given fields; null when the category does not exist. */
 export async function updateCategory(db: Database, id: number, patch: Partial<CategoryFields>): Promise<CategoryRow | null> {
-  const [row] = await db.sequelize.query<CategoryRow>(
+  const [row] = await db.query<CategoryRow>(
     `WITH c AS (
        UPDATE categories SET
          name = CASE WHEN $2::boolean THEN $3 ELSE name END,
          description = CASE WHEN $4::boolean THEN $5 ELSE description END
        WHERE id = $1 RETURNING *)
      SELECT c.*, (SELECT count(*) FROM products p WHERE p.category_id = c.id)::int AS product_count FROM c`,
-    {
-      bind: [id, patch.name !== undefined, patch.name ?? null, patch.description !== undefined, patch.description ?? null],
-      type: QueryTypes.SELECT,
-    },
+    [id, patch.name !== undefined, patch.name ?? null, patch.description !== undefined, patch.description ?? null],
   );
   return row ?? null;
 }
 
 /** False when there was no such category; a category still referenced by products raises the FK error. */
 export async function deleteCategory(db: Database, id: number): Promise<boolean> {
-  const [rows] = await db.sequelize.query('DELETE FROM categories WHERE id = $1 RETURNING id', { bind: [id] });
-  return (rows).length > 0;
+  return (await db.query('DELETE FROM categories WHERE id = $1 RETURNING id', [id])).length > 0;
 }

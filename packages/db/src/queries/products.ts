@@ -2,7 +2,6 @@
  * Product queries: hand-written SQL over the shared Sequelize connection, every value a bound parameter,
  * every identifier taken from a fixed map. The API layer maps rows to responses and errors to statuses.
  */
-import { QueryTypes } from 'sequelize';
 import type { Database } from '../connection.js';
 
 export interface ProductRow {
@@ -132,14 +131,8 @@ async function page(db: Database, where: Conditions, orderBy: string, options: P
   const limit = where.bind(options.limit);
   const offset = where.bind(options.skip);
   const [rows, counted] = await Promise.all([
-    db.sequelize.query<ProductRow>(`${SELECT} ${where.where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}`, {
-      bind: where.binds,
-      type: QueryTypes.SELECT,
-    }),
-    db.sequelize.query<{ total: number }>(`SELECT count(*)::int AS total FROM products p ${where.where}`, {
-      bind: where.filterBinds,
-      type: QueryTypes.SELECT,
-    }),
+    db.query<ProductRow>(`${SELECT} ${where.where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}`, where.binds),
+    db.query<{ total: number }>(`SELECT count(*)::int AS total FROM products p ${where.where}`, where.filterBinds),
   ]);
   return { rows, total: counted[0]?.total ?? 0 };
 }
@@ -171,27 +164,24 @@ export async function getProductsByCategory(
   filters: ProductFilters,
   options: PageOptions,
 ): Promise<ProductPage | null> {
-  const [found] = await db.sequelize.query<{ id: number }>('SELECT id FROM categories WHERE lower(name) = lower($1)', {
-    bind: [category],
-    type: QueryTypes.SELECT,
-  });
+  const [found] = await db.query<{ id: number }>('SELECT id FROM categories WHERE lower(name) = lower($1)', [category]);
   if (!found) return null;
   return getProductsWithFilters(db, { ...filters, categoryId: found.id }, options);
 }
 
 export async function getProductById(db: Database, id: number): Promise<ProductRow | null> {
-  const [row] = await db.sequelize.query<ProductRow>(`${SELECT} WHERE p.id = $1`, { bind: [id], type: QueryTypes.SELECT });
+  const [row] = await db.query<ProductRow>(`${SELECT} WHERE p.id = $1`, [id]);
   return row ?? null;
 }
 
 /** Runs a statement that returns product rows (`RETURNING *`) and joins the category name onto them. */
 async function returning(db: Database, statement: string, binds: unknown[]): Promise<ProductRow | null> {
-  const [row] = await db.sequelize.query<ProductRow>(
+  const [row] = await db.query<ProductRow>(
     `WITH p AS (${statement} RETURNING *)
      SELECT p.id, p.name, p.description, p.price, p.quantity, p.sku, p.category_id, c.name AS category_name,
             p.created_at, p.updated_at
      FROM p LEFT JOIN categories c ON c.id = p.category_id`,
-    { bind: binds, type: QueryTypes.SELECT },
+    binds,
   );
   return row ?? null;
 }
@@ -214,8 +204,7 @@ export async function updateProduct(db: Database, id: number, patch: ProductPatc
 }
 
 export async function deleteProduct(db: Database, id: number): Promise<boolean> {
-  const [rows] = await db.sequelize.query('DELETE FROM products WHERE id = $1 RETURNING id', { bind: [id] });
-  return (rows).length > 0;
+  return (await db.query('DELETE FROM products WHERE id = $1 RETURNING id', [id])).length > 0;
 }
 
 export type QuantityChange = { delta: number } | { quantity: number };
