@@ -9,7 +9,16 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createDatabase, type Database } from './connection.js';
 import { startEmbeddedPostgres } from './embedded.js';
+import type {} from 'vitest';
 import { createMigrator } from './migrator.js';
+
+// What the shared vitest global setup (tooling/global-setup.ts) provides to every test file.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** A URL on the test server whose role may create and drop databases. */
+    adminUrl: string;
+  }
+}
 
 export interface TestServer {
   /** A URL on the server whose role may create and drop databases. */

@@ -1,7 +1,7 @@
-/** One PostgreSQL server for the whole run: TEST_DATABASE_URL's, or a throwaway embedded one. */
+/** One PostgreSQL server for a package's whole test run: TEST_DATABASE_URL's, or a throwaway embedded one. */
+import { startTestServer } from '@tradeos/db/testing';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { startTestServer } from '../src/testing.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
