@@ -85,8 +85,13 @@ function onSignal(env: Env, stop: () => Promise<void>): void {
 async function main(): Promise<void> {
   const env = loadEnv();
   if (cluster.isWorker) {
-    // The primary prepared the database and handed its URL down.
-    onSignal(env, await serve(env, env.DATABASE_URL!));
+    // The primary prepared the database and handed its URL down. The IPC channel to the primary keeps a
+    // worker alive, so once drained it leaves by itself.
+    const stop = await serve(env, env.DATABASE_URL!);
+    onSignal(env, async () => {
+      await stop();
+      process.exit(0);
+    });
     return;
   }
 

@@ -80,3 +80,31 @@ describe('SIGTERM under load', () => {
     }
   });
 });
+
+describe('WORKERS=2', () => {
+  it('serves from two processes on one port and stops them all on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [main], {
+      env: { ...process.env, DATABASE_URL: database.url, MIGRATE_ON_START: 'true', PORT: String(port), LOG_LEVEL: 'warn', WORKERS: '2' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100 && !(await fetch(`${base}/health`).then((r) => r.ok, () => false)); i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(output).toContain('2 workers serving');
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => fetch(`${base}/categories`).then((r) => r.status)));
+    expect(statuses.every((status) => status === 200)).toBe(true);
+
+    const signalled = Date.now();
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code, output).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    await expect(fetch(`${base}/health`)).rejects.toThrow();
+  });
+});
