@@ -143,13 +143,13 @@ async function main(): Promise<void> {
 
   const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${pgPort}/catalog` });
   await admin.connect();
-  const { rows: [range] } = await admin.query<{ min: number; max: number; category: number }>(
-    `SELECT min(id) AS min, max(id) AS max, (SELECT id FROM categories WHERE name = 'Электроника') AS category FROM products`,
-  );
-  const randomId = () => range!.min + Math.floor(Math.random() * (range!.max - range!.min + 1));
+  // Random ids among the products that exist: every W1 and W4 request should find its row.
+  const ids = (await admin.query<{ id: number }>('SELECT id FROM products')).rows.map((row) => row.id);
+  const { rows: [electronics] } = await admin.query<{ id: number }>(`SELECT id FROM categories WHERE name = 'Электроника'`);
+  const randomId = () => ids[Math.floor(Math.random() * ids.length)]!;
   const byId = (path: (id: number) => string) => ({ setupRequest: (request: autocannon.Request) => ({ ...request, path: path(randomId()) }) });
   const json = { 'content-type': 'application/json' };
-  const filtered = `/products?category_id=${range!.category}&min_price=1000&max_price=50000&in_stock=true&sort_by=price&order=asc&limit=20`;
+  const filtered = `/products?category_id=${electronics!.id}&min_price=1000&max_price=50000&in_stock=true&sort_by=price&order=asc&limit=20`;
   const search = `/products/search?q=${encodeURIComponent('ноутбук')}&limit=20`;
 
   const rows: Row[] = [];
@@ -171,7 +171,11 @@ async function main(): Promise<void> {
   await run(cannon('W3 search ноутбук', `${base}${search}`, {}, 1));
 
   const { rows: [before] } = await admin.query<{ sum: string }>('SELECT sum(quantity) AS sum FROM products');
-  const w4 = cannon('W4 PATCH quantity +1', base, { requests: [{ method: 'PATCH', headers: json, body: JSON.stringify({ delta: 1 }), ...byId((id) => `/products/${id}/quantity`) }] });
+  // A fixed number of requests rather than a duration, so none is still in flight when the sums are compared.
+  const w4 = cannon('W4 PATCH quantity +1', base, {
+    amount: DURATION * 2_000,
+    requests: [{ method: 'PATCH', headers: json, body: JSON.stringify({ delta: 1 }), ...byId((id) => `/products/${id}/quantity`) }],
+  });
   await run(w4);
   const { rows: [after] } = await admin.query<{ sum: string }>('SELECT sum(quantity) AS sum FROM products');
   const w4Row = rows.at(-1)!;

@@ -57,10 +57,10 @@ export interface ProductPage {
   total: number;
 }
 
-const SELECT = `
+const COLUMNS = `
   SELECT p.id, p.name, p.description, p.price, p.quantity, p.sku, p.category_id, c.name AS category_name,
-         p.created_at, p.updated_at
-  FROM products p LEFT JOIN categories c ON c.id = p.category_id`;
+         p.created_at, p.updated_at`;
+const SELECT = `${COLUMNS} FROM products p LEFT JOIN categories c ON c.id = p.category_id`;
 
 // The only column names that ever reach ORDER BY or SET: keys of these maps, never input.
 const SORT_COLUMNS: Record<ProductSortKey, string> = {
@@ -131,7 +131,12 @@ async function page(db: Database, where: Conditions, orderBy: string, options: P
   const limit = where.bind(options.limit);
   const offset = where.bind(options.skip);
   const [rows, counted] = await Promise.all([
-    db.query<ProductRow>(`${SELECT} ${where.where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}`, where.binds),
+    // The page is chosen from products alone; only its rows are joined to their category.
+    db.query<ProductRow>(
+      `${COLUMNS} FROM (SELECT p.* FROM products p ${where.where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}) p
+       LEFT JOIN categories c ON c.id = p.category_id ORDER BY ${orderBy}`,
+      where.binds,
+    ),
     db.query<{ total: number }>(`SELECT count(*)::int AS total FROM products p ${where.where}`, where.filterBinds),
   ]);
   return { rows, total: counted[0]?.total ?? 0 };
@@ -177,10 +182,7 @@ export async function getProductById(db: Database, id: number): Promise<ProductR
 /** Runs a statement that returns product rows (`RETURNING *`) and joins the category name onto them. */
 async function returning(db: Database, statement: string, binds: unknown[]): Promise<ProductRow | null> {
   const [row] = await db.query<ProductRow>(
-    `WITH p AS (${statement} RETURNING *)
-     SELECT p.id, p.name, p.description, p.price, p.quantity, p.sku, p.category_id, c.name AS category_name,
-            p.created_at, p.updated_at
-     FROM p LEFT JOIN categories c ON c.id = p.category_id`,
+    `WITH p AS (${statement} RETURNING *) ${COLUMNS} FROM p LEFT JOIN categories c ON c.id = p.category_id`,
     binds,
   );
   return row ?? null;
