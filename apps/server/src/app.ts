@@ -4,6 +4,7 @@
  * main.ts owns listening and shutdown; tests build it on a database of their own.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { appRouter, createContext } from '@tradeos/api';
 import type { Database } from '@tradeos/db';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
@@ -54,7 +55,9 @@ export function buildApp({
   const app = Fastify({
     logger,
     bodyLimit: BODY_LIMIT,
-    requestTimeout: requestTimeoutMs,
+    // Node checks request deadlines every 30 s by default: check every second, so a slow client is cut off on time.
+    serverFactory: (handler) =>
+      createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 10_000), connectionsCheckingInterval: 1_000 }, handler),
     // A long path segment is a bad id or name (422 from validation), never Fastify's bare 414.
     routerOptions: { maxParamLength: 16_384 },
     requestIdHeader: false,

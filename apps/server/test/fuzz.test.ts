@@ -153,6 +153,8 @@ describe('generated hostile requests', () => {
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );
+    const exercised = new Set([...seen.keys()].map((key) => key.split(' ').slice(0, 2).join(' ')));
+    expect([...exercised].sort(), 'every operation of the document was exercised').toEqual(operations.map((op) => `${op.method} ${op.path}`).sort());
     console.log(`statuses seen:\n${[...seen.entries()].sort().map(([k, n]) => `  ${k} ×${n}`).join('\n')}`);
   }, 600_000);
 });

@@ -73,3 +73,33 @@ describe('rate limit', () => {
     for (let i = 0; i < 5; i += 1) expect((await fetch(`${base}/health`)).status).toBe(200);
   });
 });
+
+describe('timeouts', () => {
+  it('give up on a request whose head never finishes arriving', async () => {
+    const { connect } = await import('node:net');
+    const base = new URL(await serve({ requestTimeoutMs: 300 }));
+    const socket = connect(Number(base.port), base.hostname);
+    socket.write('GET /products HTTP/1.1\r\nHost: x\r\n');
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve) => {
+      let data = '';
+      socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
+      socket.on('close', () => resolve(data));
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it('cap every statement the service runs on the database', async () => {
+    const { createDatabase } = await import('@tradeos/db');
+    const capped = createDatabase({ url: db.url, statementTimeoutMs: 200 });
+    try {
+      const started = Date.now();
+      const error: unknown = await capped.query('SELECT pg_sleep(5)').catch((e: unknown) => e);
+      expect((error as { code?: string }).code).toBe('57014');
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await capped.close();
+    }
+  });
+});
