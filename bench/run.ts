@@ -130,7 +130,8 @@ async function main(): Promise<void> {
   const port = await freePort();
   const spawned = Date.now();
   const { DATABASE_URL: _external, ...inherited } = process.env;
-  const server: ChildProcess = spawn(process.execPath, [`${root}apps/server/dist/main.js`], {
+  // The same heap cap as `pnpm start`: V8 otherwise lets a busy process's heap grow well past 200 MB.
+  const server: ChildProcess = spawn(process.execPath, ['--max-old-space-size=160', `${root}apps/server/dist/main.js`], {
     env: { ...inherited, PORT: String(port), EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'warn', WORKERS, DB_POOL_MAX: POOL, SEED_ON_START: 'false' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -152,12 +153,21 @@ async function main(): Promise<void> {
   const filtered = `/products?category_id=${electronics!.id}&min_price=1000&max_price=50000&in_stock=true&sort_by=price&order=asc&limit=20`;
   const search = `/products/search?q=${encodeURIComponent('ноутбук')}&limit=20`;
 
-  const rows: Row[] = [];
+  const rows: (Row & { rssMb: number })[] = [];
   let peakRss = 0;
-  const sampler = setInterval(() => void rss(server.pid!).then((mb) => (peakRss = Math.max(peakRss, mb))), 250);
+  let workloadRss = 0;
+  const sampler = setInterval(
+    () =>
+      void rss(server.pid!).then((mb) => {
+        peakRss = Math.max(peakRss, mb);
+        workloadRss = Math.max(workloadRss, mb);
+      }),
+    250,
+  );
   const run = async (row: Promise<Row>) => {
+    workloadRss = 0;
     const result = await row;
-    rows.push(result);
+    rows.push({ ...result, rssMb: Math.round(workloadRss) });
     process.stderr.write(`${result.workload}: ${result.rps} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
   };
 
@@ -199,10 +209,12 @@ async function main(): Promise<void> {
     vs_http_floor: `${Math.round((row.rps / httpFloorRps) * 100)}%`,
   }));
   console.log(`\nTradeOS Catalog benchmark: ${PRODUCTS} products, ${DURATION} s per workload, workers ${WORKERS}, pool ${POOL}`);
-  console.log('| workload | conns | req/s | p50 ms | p99 ms | errors | non-2xx | vs pg floor | vs http floor |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| workload | conns | req/s | p50 ms | p99 ms | errors | non-2xx | vs pg floor | vs http floor | server RSS MB |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of table) {
-    console.log(`| ${row.workload} | ${row.connections} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.non2xx} | ${row.vs_pg_floor} | ${row.vs_http_floor} |`);
+    console.log(
+      `| ${row.workload} | ${row.connections} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.non2xx} | ${row.vs_pg_floor} | ${row.vs_http_floor} | ${row.workload.startsWith('floor') ? '–' : row.rssMb} |`,
+    );
   }
   console.log(`\nstart to first 200 on /health (existing embedded database): ${startMs} ms`);
   console.log(`server peak RSS: ${Math.round(peakRss)} MB (main process)`);
