@@ -84,7 +84,6 @@ function buildInput(operation: RestOperation, request: FastifyRequest): unknown 
     else input[key] = fromText(value, shape[key]);
   }
   if (hasBody) {
-    if (request.body === undefined) throw new ValidationError([{ path: [], message: 'a JSON object body is required' }]);
     if (!isPlainObject(request.body)) throw new ValidationError([{ path: [], message: 'the body must be a JSON object' }]);
     for (const [key, value] of Object.entries(request.body)) {
       if (key in params) issues.push({ path: [key], message: `read-only field: ${key} comes from the path` });
@@ -118,9 +117,16 @@ export function registerRest(app: FastifyInstance, db: Database): void {
     if (app.hasRoute({ method: operation.method, url })) continue;
     const status = operation.meta.successStatus ?? 200;
 
+    const takesBody = operation.method !== 'GET' && operation.method !== 'DELETE';
     app.route({
       method: operation.method,
       url,
+      // No body at all is malformed JSON (400), decided before write protection (401/403) and validation (422).
+      preValidation: takesBody
+        ? async (request, reply) => {
+            if (request.body === undefined) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'The request body is empty; send a JSON object' });
+          }
+        : undefined,
       handler: async (request, reply) => {
         try {
           const input = buildInput(operation, request);
@@ -135,6 +141,10 @@ export function registerRest(app: FastifyInstance, db: Database): void {
       },
     });
   }
+
+  // The documentation's own paths are known paths too.
+  allowed.set('/openapi.json', new Set<Method>(['GET']));
+  allowed.set('/docs', new Set<Method>(['GET']));
 
   // Known path, wrong method: 405 with Allow, decided before any body is read.
   for (const [url, methods] of allowed) {

@@ -58,6 +58,22 @@ describe('status precedence: 404 route → 405 → 413 → 415 → 400 → 422 �
     }
   });
 
+  it('answers a write with no body at all with 400', async () => {
+    for (const [method, path] of [['POST', '/products'], ['PUT', '/products/1'], ['PATCH', '/products/1/quantity'], ['POST', '/categories']]) {
+      const response = await http(method!, path!);
+      expect(response.status, `${method} ${path}`).toBe(400);
+      expect(response.body).toMatchObject({ code: 'BAD_REQUEST' });
+    }
+  });
+
+  it('answers the documentation paths with the wrong method with 405', async () => {
+    for (const path of ['/openapi.json', '/docs']) {
+      const response = await http('POST', path, {});
+      expect(response.status, path).toBe(405);
+      expect(response.headers.get('allow')).toBe('GET, HEAD');
+    }
+  });
+
   it('answers a JSON body that is not an object with 422', async () => {
     for (const body of ['[]', '"text"', '42', 'null']) {
       const response = await http('POST', '/products', body, { 'content-type': 'application/json' });
