@@ -102,7 +102,7 @@ function resolve(caller: Caller, procedure: string): (input: unknown) => Promise
   ) => Promise<unknown>;
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
+function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
   const error = toTRPCError(thrown);
   if (error.code === 'INTERNAL_SERVER_ERROR') request.log.error({ err: error.cause ?? error }, 'unhandled error');
   return reply.code(HTTP_STATUS[error.code] ?? 500).send(toErrorBody(error, request.id));
