@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // The compiled entry point, as `pnpm start` runs it (turbo builds the package before its tests).
 const main = new URL('../dist/main.js', import.meta.url).pathname;
+// Whatever a developer's .env says, these servers run with writes open, no rate limit and one process.
+const QUIET = { API_KEYS: '', RATE_LIMIT_MAX: '0', WORKERS: '1', SEED_ON_START: 'false' };
 let database: TestDatabase;
 
 beforeAll(async () => {
@@ -17,7 +19,7 @@ describe('SIGTERM under load', () => {
   it('finishes in-flight requests, loses no acknowledged write, exits 0 within 10 s', async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [main], {
-      env: { ...process.env, DATABASE_URL: database.url, MIGRATE_ON_START: 'true', PORT: String(port), LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...QUIET, DATABASE_URL: database.url, MIGRATE_ON_START: 'true', PORT: String(port), LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -85,7 +87,7 @@ describe('WORKERS=2', () => {
   it('serves from two processes on one port and stops them all on SIGTERM', async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [main], {
-      env: { ...process.env, DATABASE_URL: database.url, MIGRATE_ON_START: 'true', PORT: String(port), LOG_LEVEL: 'warn', WORKERS: '2' },
+      env: { ...process.env, ...QUIET, DATABASE_URL: database.url, MIGRATE_ON_START: 'true', PORT: String(port), LOG_LEVEL: 'warn', WORKERS: '2' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
