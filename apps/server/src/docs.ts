@@ -9,7 +9,7 @@ import { ApiError, appRouter } from '@tradeos/api';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import type { z } from 'zod';
-import { restOperations, type RestOperation } from './rest.js';
+import { restOperations, shapeOf, type RestOperation } from './rest.js';
 
 type PathItem = NonNullable<OpenAPIObject['paths']>[string];
 type Operation = NonNullable<PathItem['get']>;
@@ -57,9 +57,6 @@ function errorResponse(description: string, example: Record<string, unknown>): R
   return { description, headers: REQUEST_ID_HEADER, content: { 'application/json': { schema: { $ref: ERROR_REF }, example } } };
 }
 
-function shapeOf(schema: z.ZodType | undefined): Record<string, z.ZodType> {
-  return (schema as { shape?: Record<string, z.ZodType> } | undefined)?.shape ?? {};
-}
 
 /** A `z.strictObject` input, whose unknown keys are a 422 (the generator loses this for refined objects). */
 function isStrict(schema: z.ZodType | undefined): boolean {
@@ -67,7 +64,7 @@ function isStrict(schema: z.ZodType | undefined): boolean {
   return catchall?._zod.def.type === 'never';
 }
 
-function errorResponses(operation: RestOperation, hasBody: boolean): Record<string, Response> {
+function errorResponses(operation: RestOperation): Record<string, Response> {
   const listed = operation.meta.openapi?.errorResponses as Record<string, string> | undefined;
   const fromMeta = (status: number, code: string): Record<string, Response> => {
     const description = listed?.[status];
@@ -90,7 +87,7 @@ function errorResponses(operation: RestOperation, hasBody: boolean): Record<stri
   const invalid = listed?.[422] ?? 'Invalid parameter or body';
   const issue = field ? { path: [field], message: 'is invalid' } : { path: ['x'], message: 'unknown query parameter' };
   return {
-    ...(hasBody ? { ...generic(400), ...generic(413), ...generic(415) } : {}),
+    ...(operation.takesBody ? { ...generic(400), ...generic(413), ...generic(415) } : {}),
     ...fromMeta(404, 'NOT_FOUND'),
     ...fromMeta(409, 'CONFLICT'),
     422: errorResponse(`${invalid}; \`issues\` names each bad field`, {
@@ -155,7 +152,7 @@ function correct(document: OpenAPIObject, writeProtected: boolean): OpenAPIObjec
     if (bodySchema?.type === 'object' && isStrict(operation.input)) bodySchema.additionalProperties = false;
 
     const [status, success] = successResponse(operation, (generated.responses as Record<string, Response>)['200']!);
-    generated.responses = { [status]: success, ...errorResponses(operation, body !== undefined) };
+    generated.responses = { [status]: success, ...errorResponses(operation) };
     // With API_KEYS set, exactly the writes need the key; Swagger UI then offers "Authorize".
     if (writeProtected && operation.method !== 'GET') {
       generated.security = [{ apiKey: [] }];

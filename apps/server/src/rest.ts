@@ -20,6 +20,8 @@ export interface RestOperation {
   path: string;
   meta: Meta;
   input: z.ZodType | undefined;
+  /** POST, PUT and PATCH take a JSON body; GET and DELETE take none. */
+  takesBody: boolean;
 }
 
 interface ProcedureDef {
@@ -32,7 +34,8 @@ export function restOperations(): RestOperation[] {
   return Object.entries(procedures).flatMap(([procedure, { _def }]) => {
     const openapi = _def.meta?.openapi;
     if (!openapi || openapi.enabled === false) return [];
-    return [{ procedure, method: openapi.method, path: openapi.path, meta: _def.meta!, input: _def.inputs[0] }];
+    const takesBody = openapi.method !== 'GET' && openapi.method !== 'DELETE';
+    return [{ procedure, method: openapi.method, path: openapi.path, meta: _def.meta!, input: _def.inputs[0], takesBody }];
   });
 }
 
@@ -62,7 +65,8 @@ function fromText(value: unknown, field: z.ZodType | undefined): unknown {
   return value;
 }
 
-function shapeOf(schema: z.ZodType | undefined): Record<string, z.ZodType> {
+/** The fields of an object input schema (none for anything else). */
+export function shapeOf(schema: z.ZodType | undefined): Record<string, z.ZodType> {
   return ((schema as { shape?: Record<string, z.ZodType> } | undefined)?.shape ?? {});
 }
 
@@ -77,13 +81,12 @@ function buildInput(operation: RestOperation, request: FastifyRequest): unknown 
   const input: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(params)) input[key] = fromText(value, shape[key]);
 
-  const hasBody = operation.method !== 'GET' && operation.method !== 'DELETE';
   const issues: Issue[] = [];
   for (const [key, value] of Object.entries(query)) {
-    if (hasBody || key in params) issues.push({ path: [key], message: 'unknown query parameter' });
+    if (operation.takesBody || key in params) issues.push({ path: [key], message: 'unknown query parameter' });
     else input[key] = fromText(value, shape[key]);
   }
-  if (hasBody) {
+  if (operation.takesBody) {
     if (!isPlainObject(request.body)) throw new ValidationError([{ path: [], message: 'the body must be a JSON object' }]);
     for (const [key, value] of Object.entries(request.body)) {
       if (key in params) issues.push({ path: [key], message: `read-only field: ${key} comes from the path` });
@@ -113,16 +116,15 @@ export function registerRest(app: FastifyInstance, db: Database): void {
   for (const operation of restOperations()) {
     const url = operation.path.replace(/\{(\w+)\}/g, ':$1');
     allowed.set(url, (allowed.get(url) ?? new Set()).add(operation.method));
-    // A route the server defines itself (GET /health answers 503 with its own body) wins.
+    // A route the server defines itself (GET /health answers 503 with the Health body) wins.
     if (app.hasRoute({ method: operation.method, url })) continue;
     const status = operation.meta.successStatus ?? 200;
 
-    const takesBody = operation.method !== 'GET' && operation.method !== 'DELETE';
     app.route({
       method: operation.method,
       url,
       // No body at all is malformed JSON (400), decided before write protection (401/403) and validation (422).
-      preValidation: takesBody
+      preValidation: operation.takesBody
         ? async (request, reply) => {
             if (request.body === undefined) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'The request body is empty; send a JSON object' });
           }

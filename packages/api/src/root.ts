@@ -3,7 +3,7 @@ import { categoryRouter } from './routers/category.js';
 import { productRouter } from './routers/product.js';
 import { createCallerFactory, publicProcedure, router } from './trpc.js';
 
-export const HealthStatus = z
+const HealthStatus = z
   .object({ status: z.enum(['ok', 'error']), database: z.enum(['connected', 'disconnected']) })
   .meta({ id: 'Health' });
 

@@ -6,7 +6,7 @@ import { IdInput } from '../schemas/common.js';
 import { publicProcedure, router } from '../trpc.js';
 
 /** The one place a database row becomes the contract's Category. */
-export function toCategory(row: CategoryRow): Category {
+function toCategory(row: CategoryRow): Category {
   return {
     id: row.id,
     name: row.name,

@@ -28,7 +28,7 @@ import {
 import { publicProcedure, router } from '../trpc.js';
 
 /** The one place a database row becomes the contract's Product. */
-export function toProduct(row: ProductRow): Product {
+function toProduct(row: ProductRow): Product {
   return {
     id: row.id,
     name: row.name,
