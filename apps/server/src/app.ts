@@ -6,15 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { appRouter, createCaller, createContext } from '@tradeos/api';
-import type { Database } from '@tradeos/db';
+import { codeForStatus, ERRORS } from '@tradeos/contract';
+import { createCatalogStore, type Database } from '@tradeos/db';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimitPlugin from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { writeProtection } from './auth.js';
-import { registerDocs } from './docs.js';
+import { openApiDocument } from './openapi.js';
 import { registerRest } from './rest.js';
+import { registerSwaggerUi } from './swagger-ui.js';
 
 export interface AppOptions {
   db: Database;
@@ -37,12 +39,7 @@ function httpError(statusCode: number, message: string): Error & { statusCode: n
 }
 
 // Errors Fastify raises before a handler runs, in the contract's words.
-const FRAMEWORK_ERRORS: Record<number, { code: string; message: string }> = {
-  400: { code: 'BAD_REQUEST', message: 'The request body is not valid JSON' },
-  413: { code: 'PAYLOAD_TOO_LARGE', message: 'The request body exceeds 1 MiB' },
-  415: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'The request body must be application/json' },
-  429: { code: 'TOO_MANY_REQUESTS', message: 'Too many requests; retry after the number of seconds in Retry-After' },
-};
+const FRAMEWORK_ERRORS = new Set([400, 413, 415, 429]);
 
 export function buildApp({
   db,
@@ -96,7 +93,7 @@ export function buildApp({
       max: rateLimit.max,
       timeWindow: rateLimit.windowMs,
       allowList: (request) => request.url === '/health',
-      errorResponseBuilder: () => ({ statusCode: 429, ...FRAMEWORK_ERRORS[429]! }),
+      errorResponseBuilder: () => ({ statusCode: 429, code: 'TOO_MANY_REQUESTS', message: ERRORS.TOO_MANY_REQUESTS.message }),
     });
   }
 
@@ -112,19 +109,21 @@ export function buildApp({
   // JSON only. Any other media type (text/plain included): read the body first (so an oversized one is a 413), then refuse it with 415.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => {
-    done(httpError(415, FRAMEWORK_ERRORS[415]!.message), undefined);
+    done(httpError(415, ERRORS.UNSUPPORTED_MEDIA_TYPE.message), undefined);
   });
 
   app.setErrorHandler(async (error: { statusCode?: number; message: string }, request, reply) => {
     const status = error.statusCode ?? 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'unhandled error');
-      return reply.code(500).send({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', request_id: request.id });
+      return reply.code(500).send({ code: 'INTERNAL_SERVER_ERROR', message: ERRORS.INTERNAL_SERVER_ERROR.message, request_id: request.id });
     }
-    const known = FRAMEWORK_ERRORS[status] ?? { code: 'BAD_REQUEST', message: error.message };
-    return reply.code(status in FRAMEWORK_ERRORS ? status : 400).send(known);
+    if (!FRAMEWORK_ERRORS.has(status)) return reply.code(400).send({ code: 'BAD_REQUEST', message: error.message });
+    const code = codeForStatus(status);
+    return reply.code(status).send({ code, message: ERRORS[code].message });
   });
 
+  const store = createCatalogStore(db);
   if (apiKeys.length) app.addHook('preHandler', writeProtection(apiKeys));
   else app.log.warn('API_KEYS is not set: anyone who can reach this server can change the catalog');
 
@@ -132,7 +131,7 @@ export function buildApp({
   void app.register(async (api) => {
     // The router's health procedure, answered with 503 (and the same body) when the database is down.
     api.get('/health', async (request, reply) => {
-      const health = await createCaller(createContext({ db, requestId: request.id, log: request.log })).health({});
+      const health = await createCaller(createContext({ store, requestId: request.id, log: request.log })).health({});
       return reply.code(health.status === 'ok' ? 200 : 503).send(health);
     });
 
@@ -140,12 +139,14 @@ export function buildApp({
       prefix: '/trpc',
       trpcOptions: {
         router: appRouter,
-        createContext: ({ req }) => createContext({ db, requestId: req.id, log: req.log }),
+        createContext: ({ req }) => createContext({ store, requestId: req.id, log: req.log }),
       } satisfies FastifyTRPCPluginOptions<typeof appRouter>['trpcOptions'],
     });
 
-    registerDocs(api, { writeProtected: apiKeys.length > 0 });
-    registerRest(api, db);
+    const document = openApiDocument({ writeProtected: apiKeys.length > 0, rateLimited: rateLimit.max > 0 });
+    api.get('/openapi.json', (_request, reply) => reply.send(document));
+    registerSwaggerUi(api);
+    registerRest(api, store);
   });
   return app;
 }

@@ -4,6 +4,7 @@
  * parsed and before validation, so 400/413/415 still win and 422 comes after it, as the contract orders.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ERRORS } from '@tradeos/contract';
 import type { preHandlerAsyncHookHandler } from 'fastify';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -20,10 +21,10 @@ export function writeProtection(apiKeys: string[]): preHandlerAsyncHookHandler {
     const match = /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '');
     if (!match) {
       return reply
-        .code(401)
+        .code(ERRORS.UNAUTHORIZED.status)
         .header('www-authenticate', 'Bearer')
-        .send({ code: 'UNAUTHORIZED', message: 'This write needs an API key: Authorization: Bearer <key>' });
+        .send({ code: 'UNAUTHORIZED', message: ERRORS.UNAUTHORIZED.message });
     }
-    if (!accepted(match[1]!)) return reply.code(403).send({ code: 'FORBIDDEN', message: 'This API key is not accepted' });
+    if (!accepted(match[1]!)) return reply.code(ERRORS.FORBIDDEN.status).send({ code: 'FORBIDDEN', message: ERRORS.FORBIDDEN.message });
   };
 }

@@ -24,7 +24,11 @@ interface Operation {
   path: string;
   parameters: { name: string; in: 'path' | 'query'; schema: Schema }[];
   body?: Schema;
-  responses: Record<string, { content?: Record<string, { schema: Schema }> }>;
+  responses: Record<string, Response>;
+}
+interface Response {
+  $ref?: string;
+  content?: Record<string, { schema: Schema }>;
 }
 interface Request {
   operation: Operation;
@@ -102,7 +106,7 @@ function requestFor(operation: Operation): fc.Arbitrary<Request> {
 
 let server: LiveServer;
 let operations: Operation[];
-let document: { components: unknown };
+let document: { components: { responses?: Record<string, Response> } };
 const ajv = new Ajv2020({ strict: false, allErrors: false });
 addFormats.default(ajv);
 
@@ -137,7 +141,9 @@ describe('generated hostile requests', () => {
         const key = `${operation.method} ${operation.path} ${response.status}`;
         seen.set(key, (seen.get(key) ?? 0) + 1);
         expect(response.status, `${operation.method} ${path}: ${response.text.slice(0, 300)}`).toBeLessThan(500);
-        const declared = operation.responses[String(response.status)];
+        const listed = operation.responses[String(response.status)];
+        // Shared error responses are declared once, under components.responses.
+        const declared = listed?.$ref ? document.components.responses?.[listed.$ref.split('/').pop()!] : listed;
         expect(declared, `${operation.method} ${path} answered an undeclared ${response.status}`).toBeDefined();
         const schema = declared?.content?.['application/json']?.schema;
         if (schema) {

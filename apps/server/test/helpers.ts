@@ -1,10 +1,10 @@
 /** A live server on a fresh migrated database, for tests that speak real HTTP. */
 import type { AddressInfo } from 'node:net';
-import type { Database } from '@tradeos/db';
+import { seed, type Database } from '@tradeos/db';
 import { createMigratedDatabase } from '@tradeos/db/testing';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
-import { buildApp } from '../src/app.js';
+import { buildApp, type AppOptions } from '../src/app.js';
 
 export interface LiveServer {
   base: string;
@@ -13,9 +13,15 @@ export interface LiveServer {
   close: () => Promise<void>;
 }
 
-export async function startServer(): Promise<LiveServer> {
+export interface ServerOptions extends Partial<Omit<AppOptions, 'db'>> {
+  /** Fill the catalog as `pnpm db:seed` does (4 categories, 48 products) before serving. */
+  seeded?: boolean;
+}
+
+export async function startServer({ seeded = false, ...options }: ServerOptions = {}): Promise<LiveServer> {
   const { db, drop } = await createMigratedDatabase(inject('adminUrl'));
-  const app = buildApp({ db });
+  if (seeded) await seed(db);
+  const app = buildApp({ db, ...options });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,

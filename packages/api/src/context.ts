@@ -1,16 +1,16 @@
-import type { Database } from '@tradeos/db';
+import type { CatalogStore } from './store.js';
 
 export interface Logger {
   error(details: object, message: string): void;
 }
 
 export interface Context {
-  db: Database;
+  store: CatalogStore;
   /** The request's X-Request-Id: echoed in 500 bodies so a user's report finds the log line. */
   requestId: string;
   log: Logger;
 }
 
-export function createContext(options: { db: Database; requestId: string; log?: Logger }): Context {
-  return { db: options.db, requestId: options.requestId, log: options.log ?? { error: () => undefined } };
+export function createContext(options: { store: CatalogStore; requestId: string; log?: Logger }): Context {
+  return { store: options.store, requestId: options.requestId, log: options.log ?? { error: () => undefined } };
 }

@@ -1,7 +1,5 @@
+/** The tRPC router over the contract's operations, the context and storage port it runs on, and error mapping. */
 export { appRouter, createCaller, type AppRouter } from './root.js';
 export { createContext, type Context, type Logger } from './context.js';
-export { HTTP_STATUS, ValidationError, toErrorBody, toTRPCError, type ErrorBody, type Issue } from './errors.js';
-export type { Meta } from './trpc.js';
-export * from './schemas/common.js';
-export * from './schemas/category.js';
-export * from './schemas/product.js';
+export { ValidationError, statusOf, toErrorBody, toTRPCError } from './errors.js';
+export * from './store.js';

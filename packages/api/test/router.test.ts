@@ -1,4 +1,4 @@
-import type { Database } from '@tradeos/db';
+import { createCatalogStore, type Database } from '@tradeos/db';
 import { createMigratedDatabase } from '@tradeos/db/testing';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -13,7 +13,7 @@ let caller: ReturnType<typeof createCaller>;
 
 beforeAll(async () => {
   ({ db, drop } = await createMigratedDatabase(inject('adminUrl')));
-  caller = createCaller(createContext({ db, requestId: 'req-1', log: { error: (details) => logged.push(details) } }));
+  caller = createCaller(createContext({ store: createCatalogStore(db), requestId: 'req-1', log: { error: (details) => logged.push(details) } }));
 });
 afterAll(() => drop());
 

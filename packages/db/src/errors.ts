@@ -1,4 +1,7 @@
-/** Classifies driver errors without knowing anything of HTTP: the API maps these kinds to statuses. */
+/**
+ * Classifies driver errors into the kinds the API's storage port knows (`StoreError`), without anything of HTTP:
+ * unique violations name their field, a missing category is a bad reference, a referenced row is in use.
+ */
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
 const CONNECTION_NAMES = new Set([
   'SequelizeConnectionError',
@@ -14,18 +17,83 @@ interface ErrorLike {
   name?: string;
   code?: string;
   message?: string;
+  constraint?: string;
+  detail?: string;
   parent?: ErrorLike;
   original?: ErrorLike;
 }
 
-/** True when the error means "the database cannot be reached right now", as opposed to a bad query. */
-export function isConnectionError(error: unknown): boolean {
+/** The error and its causes as the driver and Sequelize nest them. */
+function* chain(error: unknown): Generator<ErrorLike> {
   let current = error as ErrorLike | undefined;
   for (let depth = 0; current && depth < 5; depth += 1) {
+    yield current;
+    current = current.parent ?? current.original;
+  }
+}
+
+/** True when the error means "the database cannot be reached right now", as opposed to a bad query. */
+export function isConnectionError(error: unknown): boolean {
+  for (const current of chain(error)) {
     if (current.name && CONNECTION_NAMES.has(current.name)) return true;
     if (current.code && CONNECTION_CODES.has(current.code)) return true;
     if (current.message && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(current.message)) return true;
-    current = current.parent ?? current.original;
   }
   return false;
+}
+
+export type DataErrorKind = 'unique_violation' | 'missing_reference' | 'in_use' | 'out_of_range' | 'timeout' | 'unavailable';
+
+/** A classified failure; its message is written for a client and never holds SQL or driver text. */
+export class DataError extends Error {
+  override readonly name = 'DataError';
+
+  constructor(
+    readonly kind: DataErrorKind,
+    message: string,
+    readonly field?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+// Unique constraints and the field each protects, with the message a client sees.
+const UNIQUE: Record<string, { field: string; message: string }> = {
+  products_sku_key: { field: 'sku', message: 'A product with this sku already exists' },
+  categories_name_lower_key: { field: 'name', message: 'A category with this name already exists' },
+};
+
+function fromPostgres(error: ErrorLike, cause: unknown): DataError | undefined {
+  switch (error.code) {
+    case '23505': {
+      const unique = UNIQUE[error.constraint ?? ''];
+      return new DataError('unique_violation', unique?.message ?? 'This value must be unique', unique?.field, { cause });
+    }
+    case '23503':
+      // A row pointing at a missing category is bad input; a category still pointed at cannot go.
+      if (error.constraint === 'products_category_id_fkey' && /is not present/.test(error.detail ?? '')) {
+        return new DataError('missing_reference', 'no category with this id exists', 'category_id', { cause });
+      }
+      return new DataError('in_use', 'The category still has products', undefined, { cause });
+    case '23001':
+      // PostgreSQL 18 reports ON DELETE RESTRICT as 23001, 15 as 23503.
+      return new DataError('in_use', 'The category still has products', undefined, { cause });
+    case '22003':
+      return new DataError('out_of_range', 'a number is out of range', undefined, { cause });
+    case '57014':
+      return new DataError('timeout', 'The database took too long to answer', undefined, { cause });
+    default:
+      return undefined;
+  }
+}
+
+/** The classified form of a driver or Sequelize error; anything unknown is returned as it came. */
+export function classify(error: unknown): unknown {
+  if (error instanceof DataError) return error;
+  if (isConnectionError(error)) return new DataError('unavailable', 'The database is unavailable', undefined, { cause: error });
+  for (const current of chain(error)) {
+    if (typeof current.code === 'string' && /^[0-9A-Z]{5}$/.test(current.code)) return fromPostgres(current, error) ?? error;
+  }
+  return error;
 }

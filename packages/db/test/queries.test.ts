@@ -1,3 +1,4 @@
+import { productSortKeys, type ProductSortKey } from '@tradeos/contract';
 import { QueryTypes } from 'sequelize';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createDatabase, type Database } from '../src/connection.js';
@@ -9,14 +10,12 @@ import {
   getProductById,
   getProductsByCategory,
   getProductsWithFilters,
-  productSortKeys,
   searchProducts,
   updateProduct,
   updateProductQuantity,
   type PageOptions,
   type ProductFilters,
   type ProductPage,
-  type ProductSortKey,
 } from '../src/queries/products.js';
 import { createMigratedDatabase } from '../src/testing.js';
 

@@ -2,6 +2,7 @@
  * Product queries: hand-written SQL over the shared Sequelize connection, every value a bound parameter,
  * every identifier taken from a fixed map. The API layer maps rows to responses and errors to statuses.
  */
+import type { ProductSortKey } from '@tradeos/contract';
 import type { Database } from '../connection.js';
 
 export interface ProductRow {
@@ -41,8 +42,6 @@ export interface ProductFilters {
   q?: string;
 }
 
-export const productSortKeys = ['id', 'name', 'price', 'quantity', 'created_at', 'updated_at'] as const;
-export type ProductSortKey = (typeof productSortKeys)[number];
 
 export interface PageOptions {
   skip: number;

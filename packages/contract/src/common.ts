@@ -30,26 +30,20 @@ export const Id = z.number().int().min(1).max(INT32_MAX).meta({ example: 17 });
 
 export const Timestamp = z.iso.datetime().meta({ example: '2026-11-27T09:15:02.120Z' });
 
-/** A money amount: 0 … 99 999 999.99 with at most two fractional digits, never silently rounded. */
+export const MONEY_MAX = 99_999_999.99;
+
+/**
+ * A money amount: 0 … 99 999 999.99 with at most two fractional digits, never silently rounded. The digit rule
+ * is the server's (text of the number), not `multipleOf: 0.01`, which binary floats fail for values like 19.99.
+ */
 export const Money = z
   .number()
   .min(0)
-  .max(99_999_999.99)
+  .max(MONEY_MAX)
   .refine((value) => /^-?\d+(\.\d{1,2})?$/.test(String(value)), 'must have at most 2 fractional digits')
-  .meta({ multipleOf: 0.01, example: 74990.5 });
+  .meta({ description: 'At most 2 fractional digits (more is a 422, never rounded).', example: 74990.5 });
 
 export const Quantity = z.number().int().min(0).max(INT32_MAX);
-
-export const ErrorIssue = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() });
-
-export const ApiError = z
-  .object({
-    code: z.string().meta({ example: 'NOT_FOUND' }),
-    message: z.string().meta({ example: 'Product 42 not found' }),
-    issues: z.array(ErrorIssue).optional(),
-    request_id: z.string().optional(),
-  })
-  .meta({ id: 'Error', description: 'Every error response. `issues` on 422, `request_id` on 500.' });
 
 export const IdInput = z.strictObject({ id: Id });
 

@@ -1,6 +1,9 @@
-import { productSortKeys } from '@tradeos/db';
+/** Products: the resource as returned, what a write accepts, list queries and the page envelope. */
 import { z } from 'zod';
-import { atLeastOne, Id, INT32_MAX, Money, name, Quantity, text, Timestamp } from './common.js';
+import { atLeastOne, Id, INT32_MAX, Money, MONEY_MAX, name, Quantity, text, Timestamp } from './common.js';
+
+export const productSortKeys = ['id', 'name', 'price', 'quantity', 'created_at', 'updated_at'] as const;
+export type ProductSortKey = (typeof productSortKeys)[number];
 
 export const Sku = z
   .string()
@@ -10,14 +13,14 @@ export const Sku = z
 export const Product = z
   .object({
     id: Id,
-    name: z.string().meta({ example: 'Ноутбук Lenovo IdeaPad 5' }),
-    description: z.string().nullable(),
-    price: z.number().meta({ example: 74990.5 }),
-    quantity: z.number().int(),
+    name: z.string().min(1).max(200).meta({ example: 'Ноутбук Lenovo IdeaPad 5' }),
+    description: z.string().max(5000).nullable(),
+    price: z.number().min(0).max(MONEY_MAX).meta({ example: 74990.5 }),
+    quantity: Quantity,
     in_stock: z.boolean(),
-    sku: z.string().nullable(),
-    category_id: z.number().int().nullable(),
-    category: z.object({ id: z.number().int(), name: z.string() }).nullable(),
+    sku: Sku.nullable(),
+    category_id: Id.nullable(),
+    category: z.object({ id: Id, name: z.string().min(1).max(100) }).nullable(),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -26,13 +29,15 @@ export type Product = z.infer<typeof Product>;
 
 const fields = {
   name: name(200).meta({ example: 'Ноутбук Lenovo IdeaPad 5' }),
-  description: text(5000).nullable(),
   price: Money,
+  description: text(5000).nullable(),
   quantity: Quantity,
   sku: Sku.nullable(),
   category_id: Id.nullable(),
 };
-const updatable = ['name', 'description', 'price', 'quantity', 'sku', 'category_id'] as const;
+type Field = keyof typeof fields;
+/** The fields a write may set; every other field of Product is read-only. */
+export const productFields = Object.keys(fields) as Field[];
 
 export const ProductCreate = z.strictObject({
   name: fields.name,
@@ -54,22 +59,22 @@ export const ProductUpdate = z
     sku: fields.sku.optional(),
     category_id: fields.category_id.optional(),
   })
-  .superRefine(atLeastOne(updatable));
+  .superRefine(atLeastOne(productFields))
+  .meta({ minProperties: 1 });
 export type ProductUpdate = z.infer<typeof ProductUpdate>;
 
+const Delta = z.number().int().min(-INT32_MAX).max(INT32_MAX).meta({ description: 'Added to the stock; may be negative.' });
+
 export const ProductQuantityChange = z
-  .strictObject({
-    id: Id,
-    delta: z.number().int().min(-INT32_MAX).max(INT32_MAX).optional().meta({ description: 'Added to the stock; may be negative.' }),
-    quantity: Quantity.optional().meta({ description: 'The new stock level.' }),
-  })
+  .strictObject({ id: Id, delta: Delta.optional(), quantity: Quantity.optional().meta({ description: 'The new stock level.' }) })
   .superRefine((value, ctx) => {
     if (value.delta !== undefined && value.quantity !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['delta', 'quantity'], message: 'Provide exactly one of delta or quantity, not both' });
     } else if (value.delta === undefined && value.quantity === undefined) {
       ctx.addIssue({ code: 'custom', path: [], message: 'Provide exactly one of delta or quantity' });
     }
-  });
+  })
+  .meta({ oneOf: [{ required: ['delta'] }, { required: ['quantity'] }] });
 export type ProductQuantityChange = z.infer<typeof ProductQuantityChange>;
 
 const listParams = {
@@ -95,17 +100,22 @@ export const ProductListQuery = z.strictObject(listParams).superRefine(priceBoun
 export type ProductListQuery = z.input<typeof ProductListQuery>;
 
 export const ProductSearchQuery = z
-  .strictObject({ ...listParams, q: name(100).meta({ description: 'Case-insensitive substring of the name (required).' }) })
+  .strictObject({ ...listParams, q: name(100).meta({ description: 'Case-insensitive substring of the name (required).', example: 'ноутбук' }) })
   .superRefine(priceBounds);
 export type ProductSearchQuery = z.input<typeof ProductSearchQuery>;
 
 const { category: _byName, ...categoryListParams } = listParams;
 export const ProductByCategoryQuery = z
-  .strictObject({ ...categoryListParams, category: name(100).meta({ description: 'Category name (any letter case).' }) })
+  .strictObject({ ...categoryListParams, category: name(100).meta({ description: 'Category name (any letter case).', example: 'Электроника' }) })
   .superRefine(priceBounds);
 export type ProductByCategoryQuery = z.input<typeof ProductByCategoryQuery>;
 
 export const ProductPage = z
-  .object({ items: z.array(Product), total: z.number().int().min(0), skip: z.number().int(), limit: z.number().int() })
+  .object({
+    items: z.array(Product),
+    total: z.number().int().min(0).max(INT32_MAX),
+    skip: z.number().int().min(0).max(INT32_MAX),
+    limit: z.number().int().min(1).max(100),
+  })
   .meta({ id: 'ProductPage' });
 export type ProductPage = z.infer<typeof ProductPage>;

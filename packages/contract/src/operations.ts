@@ -1,0 +1,240 @@
+/**
+ * Every operation of the contract, once: its REST method and path, input and output schemas, success status,
+ * the errors that are its own (shared ones come from the error table) and an example that succeeds on a freshly
+ * seeded catalog when the operations are sent in this order. The router implements these; REST, the OpenAPI
+ * document and the SDK are derived from them.
+ */
+import { z } from 'zod';
+import { Category, CategoryCreate, CategoryList, CategoryUpdate } from './category.js';
+import { IdInput } from './common.js';
+import type { ErrorCode } from './errors.js';
+import { Health } from './health.js';
+import {
+  Product,
+  ProductByCategoryQuery,
+  ProductCreate,
+  ProductListQuery,
+  ProductPage,
+  ProductQuantityChange,
+  ProductSearchQuery,
+  ProductUpdate,
+} from './product.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface OperationExample {
+  /** Path parameters, e.g. `{ id: 17 }`. */
+  path?: Record<string, string | number>;
+  query?: Record<string, string | number | boolean>;
+  body?: Record<string, unknown>;
+}
+
+export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+  method: HttpMethod;
+  /** OpenAPI path, e.g. `/products/{id}`. */
+  path: string;
+  tag: 'health' | 'products' | 'categories';
+  summary: string;
+  description: string;
+  input: I;
+  output: O;
+  /** 201 also sends `Location: {path}/{id}`; 204 sends no body. */
+  success: 200 | 201 | 204;
+  successDescription: string;
+  /** What this operation's own errors mean here (404 for a missing row, 409, the 422 wording). */
+  errors: Partial<Record<ErrorCode, string>>;
+  example: OperationExample;
+}
+
+const operation = <I extends z.ZodType, O extends z.ZodType>(definition: Operation<I, O>) => definition;
+
+const LIST_DESCRIPTION =
+  'Filters combine with AND; `total` counts every match, not just this page. Ties are broken by `id` in the same direction, so paging with `skip`/`limit` never repeats or drops a row while the data stands still.';
+
+export const operations = {
+  health: operation({
+    method: 'GET',
+    path: '/health',
+    tag: 'health',
+    summary: 'Service and database health',
+    description: '200 when `SELECT 1` succeeds, 503 `{"status":"error","database":"disconnected"}` when it does not; within 2 s either way.',
+    input: z.strictObject({}),
+    output: Health,
+    success: 200,
+    successDescription: 'The service and its database answer',
+    errors: {},
+    example: {},
+  }),
+  'products.list': operation({
+    method: 'GET',
+    path: '/products',
+    tag: 'products',
+    summary: 'List products',
+    description: `${LIST_DESCRIPTION} Ordered by \`sort_by\` (default \`created_at\`, newest first).`,
+    input: ProductListQuery,
+    output: ProductPage,
+    success: 200,
+    successDescription: 'One page of products',
+    errors: { UNPROCESSABLE_CONTENT: 'Invalid or unknown query parameter' },
+    example: {},
+  }),
+  'products.search': operation({
+    method: 'GET',
+    path: '/products/search',
+    tag: 'products',
+    summary: 'Search products by name',
+    description: `Case-insensitive substring match on the name, for every alphabet; \`%\`, \`_\` and \`\\\` match themselves. Without \`sort_by\`: exact name, then names starting with \`q\`, then the rest, ties by name. ${LIST_DESCRIPTION}`,
+    input: ProductSearchQuery,
+    output: ProductPage,
+    success: 200,
+    successDescription: 'One page of matching products, best match first',
+    errors: { UNPROCESSABLE_CONTENT: 'Missing `q`, or an invalid or unknown query parameter' },
+    example: { query: { q: 'ноутбук' } },
+  }),
+  'products.byCategory': operation({
+    method: 'GET',
+    path: '/products/category/{category}',
+    tag: 'products',
+    summary: 'List the products of a category, by category name',
+    description: `The category is named in the path (URL-encoded, any letter case); an unknown name is a 404. ${LIST_DESCRIPTION}`,
+    input: ProductByCategoryQuery,
+    output: ProductPage,
+    success: 200,
+    successDescription: 'One page of the category’s products',
+    errors: { NOT_FOUND: 'No category with this name', UNPROCESSABLE_CONTENT: 'Invalid or unknown parameter' },
+    example: { path: { category: 'Электроника' } },
+  }),
+  'products.byId': operation({
+    method: 'GET',
+    path: '/products/{id}',
+    tag: 'products',
+    summary: 'Get a product',
+    description: 'The product with its category’s id and name.',
+    input: IdInput,
+    output: Product,
+    success: 200,
+    successDescription: 'The product',
+    errors: { NOT_FOUND: 'No such product', UNPROCESSABLE_CONTENT: 'Invalid id' },
+    example: { path: { id: 17 } },
+  }),
+  'products.create': operation({
+    method: 'POST',
+    path: '/products',
+    tag: 'products',
+    summary: 'Create a product',
+    description: '`name` and `price` are required; `sku` is unique among products; `category_id` must name an existing category.',
+    input: ProductCreate,
+    output: Product,
+    success: 201,
+    successDescription: 'Created; `Location` names the new product',
+    errors: { CONFLICT: 'A product with this sku already exists', UNPROCESSABLE_CONTENT: 'Invalid body or unknown `category_id`' },
+    example: { body: { name: 'Ноутбук ASUS Zenbook 14', price: 89990.99, quantity: 5, sku: 'ASU-ZB-14', category_id: 1 } },
+  }),
+  'products.update': operation({
+    method: 'PUT',
+    path: '/products/{id}',
+    tag: 'products',
+    summary: 'Update the given fields of a product',
+    description: 'Only the fields given change; an empty body is a 422. The same conflict rules as create; `updated_at` moves forward.',
+    input: ProductUpdate,
+    output: Product,
+    success: 200,
+    successDescription: 'The product after the update',
+    errors: { NOT_FOUND: 'No such product', CONFLICT: 'A product with this sku already exists', UNPROCESSABLE_CONTENT: 'Invalid body, empty update or unknown `category_id`' },
+    example: { path: { id: 17 }, body: { price: 84990 } },
+  }),
+  'products.adjustQuantity': operation({
+    method: 'PATCH',
+    path: '/products/{id}/quantity',
+    tag: 'products',
+    summary: 'Change the stock atomically',
+    description: 'Exactly one of `delta` (added, may be negative) or `quantity` (the new level). Never goes below 0: that is a 409 and changes nothing, so concurrent decrements never oversell.',
+    input: ProductQuantityChange,
+    output: Product,
+    success: 200,
+    successDescription: 'The product as it stood right after this change',
+    errors: { NOT_FOUND: 'No such product', CONFLICT: 'The change would take the stock below 0', UNPROCESSABLE_CONTENT: 'Invalid body: exactly one of `delta` or `quantity`' },
+    example: { path: { id: 17 }, body: { delta: -1 } },
+  }),
+  'products.delete': operation({
+    method: 'DELETE',
+    path: '/products/{id}',
+    tag: 'products',
+    summary: 'Delete a product',
+    description: 'Afterwards the product is gone from every read; a repeated DELETE is a 404.',
+    input: IdInput,
+    output: z.undefined(),
+    success: 204,
+    successDescription: 'Deleted (no body)',
+    errors: { NOT_FOUND: 'No such product', UNPROCESSABLE_CONTENT: 'Invalid id' },
+    example: { path: { id: 48 } },
+  }),
+  'categories.list': operation({
+    method: 'GET',
+    path: '/categories',
+    tag: 'categories',
+    summary: 'List every category',
+    description: 'Every category as a plain array, ordered by name ignoring letter case (then id), each with its `product_count`.',
+    input: z.strictObject({}),
+    output: CategoryList,
+    success: 200,
+    successDescription: 'Every category',
+    errors: { UNPROCESSABLE_CONTENT: 'Unknown query parameter' },
+    example: {},
+  }),
+  'categories.byId': operation({
+    method: 'GET',
+    path: '/categories/{id}',
+    tag: 'categories',
+    summary: 'Get a category',
+    description: 'The category with its `product_count`.',
+    input: IdInput,
+    output: Category,
+    success: 200,
+    successDescription: 'The category',
+    errors: { NOT_FOUND: 'No such category', UNPROCESSABLE_CONTENT: 'Invalid id' },
+    example: { path: { id: 1 } },
+  }),
+  'categories.create': operation({
+    method: 'POST',
+    path: '/categories',
+    tag: 'categories',
+    summary: 'Create a category',
+    description: '`name` is unique regardless of letter case (`книги` collides with `Книги`).',
+    input: CategoryCreate,
+    output: Category,
+    success: 201,
+    successDescription: 'Created; `Location` names the new category',
+    errors: { CONFLICT: 'A category with this name already exists (any letter case)', UNPROCESSABLE_CONTENT: 'Invalid body' },
+    example: { body: { name: 'Гаджеты', description: 'Умные вещи' } },
+  }),
+  'categories.update': operation({
+    method: 'PUT',
+    path: '/categories/{id}',
+    tag: 'categories',
+    summary: 'Update the given fields of a category',
+    description: 'Only the fields given change; an empty body is a 422.',
+    input: CategoryUpdate,
+    output: Category,
+    success: 200,
+    successDescription: 'The category after the update',
+    errors: { NOT_FOUND: 'No such category', CONFLICT: 'A category with this name already exists (any letter case)', UNPROCESSABLE_CONTENT: 'Invalid body or empty update' },
+    example: { path: { id: 1 }, body: { description: 'Смартфоны, ноутбуки и аксессуары' } },
+  }),
+  'categories.delete': operation({
+    method: 'DELETE',
+    path: '/categories/{id}',
+    tag: 'categories',
+    summary: 'Delete a category that no product references',
+    description: 'A category still referenced by products is a 409 and nothing is deleted. (The example deletes the category the create example made.)',
+    input: IdInput,
+    output: z.undefined(),
+    success: 204,
+    successDescription: 'Deleted (no body)',
+    errors: { NOT_FOUND: 'No such category', CONFLICT: 'Products still reference this category', UNPROCESSABLE_CONTENT: 'Invalid id' },
+    example: { path: { id: 5 } },
+  }),
+};
+
+export type Operations = typeof operations;
+export type ProcedurePath = keyof Operations;
