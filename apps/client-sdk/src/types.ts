@@ -1,12 +1,28 @@
 /**
- * Types derived from the server's router, so users never restate them: every procedure's input and
- * output by path (`RouterOutputs['products']['byId']`), and the REST error body.
+ * Types for users, so they never restate them: the contract's resources and requests, every procedure's input
+ * and output by path (`RouterOutputs['products']['byId']`), and the REST error body. Aliases, not re-exports:
+ * the contract's names are also zod schemas, which the SDK does not ship.
  */
-import type { AppRouter, ErrorBody } from '@tradeos/api';
+import type { AppRouter } from '@tradeos/api';
+import type * as contract from '@tradeos/contract';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 
 /** The JSON body of every REST error: `{ code, message, issues?, request_id? }`. */
-export type ApiError = ErrorBody;
+export type ApiError = contract.ApiError;
+export type ErrorCode = contract.ErrorCode;
+export type Issue = contract.Issue;
+export type Product = contract.Product;
+export type ProductCreate = contract.ProductCreate;
+export type ProductUpdate = contract.ProductUpdate;
+export type ProductQuantityChange = contract.ProductQuantityChange;
+export type ProductListQuery = contract.ProductListQuery;
+export type ProductSearchQuery = contract.ProductSearchQuery;
+export type ProductByCategoryQuery = contract.ProductByCategoryQuery;
+export type ProductPage = contract.ProductPage;
+export type ProductSortKey = contract.ProductSortKey;
+export type Category = contract.Category;
+export type CategoryCreate = contract.CategoryCreate;
+export type CategoryUpdate = contract.CategoryUpdate;

@@ -1,0 +1,23 @@
+// A service in another repository, as it would use the packed SDK: strict TypeScript, no skipLibCheck.
+import { createCatalogClient, errorCode, isCatalogError, type Product, type ProductPage } from '@tradeos/client-sdk';
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+const catalog = createCatalogClient({ url: process.argv[2] ?? 'http://127.0.0.1:8000' });
+
+const page = await catalog.products.list.query({ sort_by: 'price', order: 'asc', limit: 3 });
+const inferred: Equal<typeof page, ProductPage> = true;
+const product: Product | undefined = page.items[0];
+
+// @ts-expect-error 'colour' is not one of the contract's sort keys
+const refused = await catalog.products.list.query({ sort_by: 'colour' }).catch((error: unknown) => errorCode(error));
+
+let missing = '';
+try {
+  await catalog.products.byId.query({ id: 2_000_000_000 });
+} catch (error) {
+  if (isCatalogError(error, 'NOT_FOUND')) missing = `${error.data.httpStatus} ${error.data.code}`;
+  else throw error;
+}
+
+console.log(JSON.stringify({ inferred, total: page.total, price: product?.price, refused, missing }));
