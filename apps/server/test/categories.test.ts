@@ -26,6 +26,21 @@ describe('categories', () => {
     expect((await http('GET', `/categories/${category.id}`)).body).toEqual(category);
   });
 
+  it('stores names in Unicode NFC, so a decomposed twin collides and search finds either form', async () => {
+    const composed = 'Мойка «Йошкар-Ола»';
+    const decomposed = composed.normalize('NFD');
+    expect(decomposed).not.toBe(composed);
+    const created = await http('POST', '/categories', { name: decomposed, description: 'Кухня и ванная'.normalize('NFD') });
+    expect(created.body).toMatchObject({ name: composed, description: 'Кухня и ванная' });
+    expect((await http('POST', '/categories', { name: composed })).status).toBe(409);
+    const product = await http('POST', '/products', { name: `Смеситель ${decomposed}`, price: 1 });
+    expect(product.body).toMatchObject({ name: `Смеситель ${composed}` });
+    for (const q of [composed, decomposed]) {
+      const found = await http('GET', `/products/search?q=${encodeURIComponent(q.slice(0, 7))}`);
+      expect((found.body as { items: { name: string }[] }).items.map((item) => item.name), q).toEqual([`Смеситель ${composed}`]);
+    }
+  });
+
   it('rejects a duplicate name in any letter case with 409', async () => {
     await http('POST', '/categories', { name: 'Книги' });
     for (const name of ['книги', 'КНИГИ', ' Книги ']) {

@@ -38,6 +38,12 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 describe('GET /products', () => {
+  it('caps skip at 10 000, so a deep page cannot cost unbounded database time', async () => {
+    expect((await list('/products?skip=10000')).items).toEqual([]);
+    const deeper = await http('GET', '/products?skip=10001&sort_by=name');
+    expect(deeper.body).toMatchObject({ issues: [{ path: ['skip'], message: expect.stringMatching(/at most 10000/) as string }] });
+  });
+
   it('returns the envelope with defaults: newest first, skip 0, limit 20', async () => {
     const page = await list('/products');
     expect(page).toMatchObject({ skip: 0, limit: 20, total: 9 });
@@ -77,6 +83,8 @@ describe('GET /products', () => {
 
   it.each([
     ['skip=-1', 'skip'],
+    ['skip=10001', 'skip'],
+    ['skip=2147483647', 'skip'],
     ['limit=0', 'limit'],
     ['limit=101', 'limit'],
     ['limit=abc', 'limit'],

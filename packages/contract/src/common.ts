@@ -6,19 +6,24 @@ export const INT32_MAX = 2_147_483_647;
 const codePoints = (text: string) => [...text].length;
 const noNul = (text: string) => !text.includes('\u0000');
 
-/** Free text up to `max` characters (code points: an emoji is one); PostgreSQL cannot store NUL. */
+/** Free text up to `max` characters (code points: an emoji is one), in Unicode NFC; PostgreSQL cannot store NUL. */
 export function text(max: number) {
   return z
     .string()
+    .normalize('NFC')
     .refine(noNul, 'must not contain NUL characters')
     .refine((value) => codePoints(value) <= max, `must be at most ${max} characters`)
     .meta({ maxLength: max });
 }
 
-/** A trimmed, non-empty name of at most `max` characters. */
+/**
+ * A trimmed, non-empty name of at most `max` characters, in Unicode NFC: `й` sent as `и` + U+0306 is stored,
+ * compared and searched as the one composed character.
+ */
 export function name(max: number) {
   return z
     .string()
+    .normalize('NFC')
     .trim()
     .min(1, 'must not be empty')
     .refine(noNul, 'must not contain NUL characters')

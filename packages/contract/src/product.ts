@@ -77,8 +77,11 @@ export const ProductQuantityChange = z
   .meta({ oneOf: [{ required: ['delta'] }, { required: ['quantity'] }] });
 export type ProductQuantityChange = z.infer<typeof ProductQuantityChange>;
 
+/** Deeper pages cost the database more with every row skipped: past this, narrow the filters or change the order. */
+export const MAX_SKIP = 10_000;
+
 const listParams = {
-  skip: z.number().int().min(0).max(INT32_MAX).default(0),
+  skip: z.number().int().min(0).max(MAX_SKIP, `must be at most ${MAX_SKIP}; narrow the filters or reverse the order to reach deeper rows`).default(0),
   limit: z.number().int().min(1).max(100).default(20),
   category_id: Id.optional(),
   category: name(100).optional().meta({ description: 'Category name, any letter case.' }),
@@ -114,7 +117,7 @@ export const ProductPage = z
   .object({
     items: z.array(Product),
     total: z.number().int().min(0).max(INT32_MAX),
-    skip: z.number().int().min(0).max(INT32_MAX),
+    skip: z.number().int().min(0).max(MAX_SKIP),
     limit: z.number().int().min(1).max(100),
   })
   .meta({ id: 'ProductPage' });
