@@ -13,6 +13,7 @@ import helmet from '@fastify/helmet';
 import rateLimitPlugin from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { writeProtection } from './auth.js';
+import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
 import { registerDocs } from './docs.js';
 import { registerRest } from './rest.js';
 
@@ -56,8 +57,12 @@ export function buildApp({
     logger,
     bodyLimit: BODY_LIMIT,
     // Node checks request deadlines every 30 s by default: check every second, so a slow client is cut off on time.
-    serverFactory: (handler) =>
-      createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 10_000), connectionsCheckingInterval: 1_000 }, handler),
+    serverFactory: (handler) => {
+      const server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 10_000), connectionsCheckingInterval: 1_000 }, handler);
+      refuseOversizedContinue(server, handler, BODY_LIMIT);
+      lingerOnEarlyClose(server, { maxMs: 2_000, maxBytes: 4 * BODY_LIMIT });
+      return server;
+    },
     // A long path segment is a bad id or name (422 from validation), never Fastify's bare 414.
     routerOptions: { maxParamLength: 16_384 },
     requestIdHeader: false,
