@@ -7,12 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { appRouter, createCaller, createContext } from '@tradeos/api';
 import type { Database } from '@tradeos/db';
-import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimitPlugin from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { writeProtection } from './auth.js';
+import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
 import { registerDocs } from './docs.js';
 import { registerRest } from './rest.js';
@@ -114,7 +115,9 @@ export function buildApp({
   });
   app.setNotFoundHandler(notFound);
 
-  // JSON only. Any other media type (text/plain included): read the body first (so an oversized one is a 413), then refuse it with 415.
+  // JSON only, checked before it is parsed. Any other media type (text/plain and multipart/form-data
+  // included, at /trpc too): read at most the limit (so an oversized one is a 413), then refuse it with 415.
+  registerJsonBody(app);
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => {
     done(httpError(415, FRAMEWORK_ERRORS[415]!.message), undefined);
@@ -126,31 +129,40 @@ export function buildApp({
       request.log.error({ err: error }, 'unhandled error');
       return reply.code(500).send({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', request_id: request.id });
     }
-    const known = FRAMEWORK_ERRORS[status] ?? { code: 'BAD_REQUEST', message: error.message };
+    const known = error instanceof BadBody ? { code: 'BAD_REQUEST', message: error.message } : (FRAMEWORK_ERRORS[status] ?? { code: 'BAD_REQUEST', message: error.message });
     return reply.code(status in FRAMEWORK_ERRORS ? status : 400).send(known);
   });
 
   if (apiKeys.length) app.addHook('preHandler', writeProtection(apiKeys));
   else app.log.warn('API_KEYS is not set: anyone who can reach this server can change the catalog');
+  app.addHook('preHandler', rejectImpreciseNumbers);
 
   // Routes load after the plugins above, so rate limiting and headers apply to every one of them.
-  void app.register(async (api) => {
+  void app.register((api, _options, done) => {
     // The router's health procedure, answered with 503 (and the same body) when the database is down.
     api.get('/health', async (request, reply) => {
       const health = await createCaller(createContext({ db, requestId: request.id, log: request.log })).health({});
       return reply.code(health.status === 'ok' ? 200 : 503).send(health);
     });
 
-    await api.register(fastifyTRPCPlugin, {
-      prefix: '/trpc',
-      trpcOptions: {
-        router: appRouter,
-        createContext: ({ req }) => createContext({ db, requestId: req.id, log: req.log }),
-      } satisfies FastifyTRPCPluginOptions<typeof appRouter>['trpcOptions'],
+    // tRPC on a route of our own rather than its plugin, so its bodies go through the parsers above (the
+    // plugin would stream multipart/form-data to tRPC unbounded) and a batch has a maximum size.
+    api.route<{ Params: { path: string } }>({
+      method: ['GET', 'POST'],
+      url: '/trpc/:path',
+      handler: (request, reply) =>
+        fastifyRequestHandler({
+          router: appRouter,
+          createContext: () => createContext({ db, requestId: request.id, log: request.log }),
+          req: request,
+          res: reply,
+          path: request.params.path,
+        }),
     });
 
     registerDocs(api, { writeProtected: apiKeys.length > 0 });
     registerRest(api, db);
+    done();
   });
   return app;
 }
