@@ -10,12 +10,12 @@ import type { Database } from '@tradeos/db';
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import rateLimitPlugin from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { writeProtection } from './auth.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
 import { registerDocs } from './docs.js';
+import { MemoryStore, registerRateLimit, type RateLimitStore } from './rate-limit.js';
 import { registerRest } from './rest.js';
 
 export interface AppOptions {
@@ -27,8 +27,13 @@ export interface AppOptions {
   requestTimeoutMs?: number;
   /** Browser origins allowed to call the API (`*` for any); empty keeps CORS closed. */
   corsOrigins?: string[];
-  /** Requests per client IP per window; 0 turns the limit off. /health is never limited. */
-  rateLimit?: { max: number; windowMs: number };
+  /**
+   * Calls per client IP per window (each call of a tRPC batch counts); 0 turns the limit off. /health is
+   * never limited. The store defaults to this process's memory; WORKERS and instances share one.
+   */
+  rateLimit?: { max: number; windowMs: number; store?: RateLimitStore };
+  /** Most procedure calls in one tRPC batch; a larger batch is a 400. */
+  maxBatchSize?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -43,8 +48,13 @@ const FRAMEWORK_ERRORS: Record<number, { code: string; message: string }> = {
   400: { code: 'BAD_REQUEST', message: 'The request body is not valid JSON' },
   413: { code: 'PAYLOAD_TOO_LARGE', message: 'The request body exceeds 1 MiB' },
   415: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'The request body must be application/json' },
-  429: { code: 'TOO_MANY_REQUESTS', message: 'Too many requests; retry after the number of seconds in Retry-After' },
 };
+
+/** How many procedures a request calls: those of a tRPC batch (`/trpc/a,b,c?batch=1`), else one. */
+function trpcCalls(request: FastifyRequest): number {
+  if (request.routeOptions.url !== '/trpc/:path' || (request.query as Record<string, unknown>).batch !== '1') return 1;
+  return (request.params as { path: string }).path.split(',').length;
+}
 
 export function buildApp({
   db,
@@ -53,6 +63,7 @@ export function buildApp({
   requestTimeoutMs = 15_000,
   corsOrigins = [],
   rateLimit = { max: 0, windowMs: 60_000 },
+  maxBatchSize = 10,
 }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger,
@@ -98,12 +109,7 @@ export function buildApp({
     });
   }
   if (rateLimit.max > 0) {
-    void app.register(rateLimitPlugin, {
-      max: rateLimit.max,
-      timeWindow: rateLimit.windowMs,
-      allowList: (request) => request.url === '/health',
-      errorResponseBuilder: () => ({ statusCode: 429, ...FRAMEWORK_ERRORS[429]! }),
-    });
+    registerRateLimit(app, { max: rateLimit.max, store: rateLimit.store ?? new MemoryStore(rateLimit.windowMs), weigh: trpcCalls });
   }
 
   app.addHook('onRequest', async (request, reply) => {
@@ -150,6 +156,12 @@ export function buildApp({
     api.route<{ Params: { path: string } }>({
       method: ['GET', 'POST'],
       url: '/trpc/:path',
+      onRequest: async (request, reply) => {
+        const calls = trpcCalls(request);
+        if (calls > maxBatchSize) {
+          return reply.code(400).send({ code: 'BAD_REQUEST', message: `A tRPC batch holds at most ${maxBatchSize} calls; this one has ${calls}` });
+        }
+      },
       handler: (request, reply) =>
         fastifyRequestHandler({
           router: appRouter,
