@@ -15,6 +15,7 @@ import { writeProtection } from './auth.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
 import { registerDocs } from './docs.js';
+import { acceptEveryMethod, UNSERVED_METHODS } from './methods.js';
 import { MemoryStore, registerRateLimit, type RateLimitStore } from './rate-limit.js';
 import { registerRest } from './rest.js';
 
@@ -100,9 +101,12 @@ export function buildApp({
       },
     },
   });
+  acceptEveryMethod(app);
   if (corsOrigins.length) {
+    const anyOrigin = corsOrigins.includes('*');
     void app.register(cors, {
-      origin: corsOrigins.includes('*') ? '*' : corsOrigins,
+      // An origin not configured gets no CORS at all, so its OPTIONS falls through to the path's 405.
+      origin: (origin, callback) => callback(null, anyOrigin ? '*' : origin !== undefined && corsOrigins.includes(origin) ? origin : false),
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowedHeaders: ['content-type', 'authorization', 'x-request-id'],
       exposedHeaders: ['x-request-id', 'location', 'retry-after'],
@@ -170,6 +174,14 @@ export function buildApp({
           res: reply,
           path: request.params.path,
         }),
+    });
+
+    api.route({
+      method: ['PUT', 'PATCH', 'DELETE', ...UNSERVED_METHODS],
+      url: '/trpc/:path',
+      onRequest: async (_request, reply) =>
+        reply.code(405).header('allow', 'GET, POST, HEAD').send({ code: 'METHOD_NOT_SUPPORTED', message: 'tRPC is served over GET (queries) and POST (mutations)' }),
+      handler: (_request, reply) => reply,
     });
 
     registerDocs(api, { writeProtected: apiKeys.length > 0 });

@@ -8,6 +8,7 @@ import { appRouter, createCaller, createContext, toErrorBody, toTRPCError, Valid
 import type { Database } from '@tradeos/db';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { UNSERVED_METHODS } from './methods.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 const ALL_METHODS: Method[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -78,7 +79,8 @@ function buildInput(operation: RestOperation, request: FastifyRequest): unknown 
   const shape = shapeOf(operation.input);
   const params = request.params as Record<string, string>;
   const query = request.query as Record<string, unknown>;
-  const input: Record<string, unknown> = {};
+  // No prototype: a `__proto__` key (`?__proto__=x`) becomes an own field that validation rejects, never a prototype.
+  const input = Object.create(null) as Record<string, unknown>;
   for (const [key, value] of Object.entries(params)) input[key] = fromText(value, shape[key]);
 
   const issues: Issue[] = [];
@@ -150,7 +152,7 @@ export function registerRest(app: FastifyInstance, db: Database): void {
 
   // Known path, wrong method: 405 with Allow, decided before any body is read.
   for (const [url, methods] of allowed) {
-    const others = ALL_METHODS.filter((method) => !methods.has(method));
+    const others = [...ALL_METHODS.filter((method) => !methods.has(method)), ...UNSERVED_METHODS];
     if (!others.length) continue;
     const allow = [...methods, ...(methods.has('GET') ? ['HEAD'] : [])].join(', ');
     app.route({
