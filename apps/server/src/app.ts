@@ -12,6 +12,7 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { writeProtection } from './auth.js';
+import { clientErrorHandler, frameworkErrors } from './client-errors.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
 import { registerDocs } from './docs.js';
@@ -66,7 +67,7 @@ export function buildApp({
   rateLimit = { max: 0, windowMs: 60_000 },
   maxBatchSize = 10,
 }: AppOptions): FastifyInstance {
-  const app = Fastify({
+  const app: FastifyInstance = Fastify({
     logger,
     bodyLimit: BODY_LIMIT,
     // Node checks request deadlines every 30 s by default: check every second, so a slow client is cut off on time.
@@ -78,6 +79,8 @@ export function buildApp({
     },
     // A long path segment is a bad id or name (422 from validation), never Fastify's bare 414.
     routerOptions: { maxParamLength: 16_384 },
+    clientErrorHandler: clientErrorHandler(() => app.server, () => app.log),
+    frameworkErrors,
     requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];

@@ -40,6 +40,8 @@ export function lingerOnEarlyClose(server: Server, options: LingerOptions): void
   server.prependListener('checkContinue', track);
 
   server.on('connection', (socket: Socket) => {
+    // A connection replayed from memory (see client-errors.ts) is not a TCP socket: nothing to linger on.
+    if (typeof socket.destroySoon !== 'function') return;
     const close = socket.destroySoon.bind(socket);
     socket.destroySoon = () => {
       if (inFlight.get(socket)?.complete === false) linger(socket, options);
