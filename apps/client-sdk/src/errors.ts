@@ -60,7 +60,7 @@ function withContractData(error: TRPCClientError<AppRouter>): TRPCClientError<Ap
   });
 }
 
-function isContractBody(body: unknown): body is ApiError {
+function isContractBody(body: unknown): body is ApiError & { code: keyof typeof TRPC_ERROR_CODES_BY_KEY } {
   if (typeof body !== 'object' || body === null) return false;
   const { code, message } = body as Record<string, unknown>;
   return typeof code === 'string' && Object.hasOwn(TRPC_ERROR_CODES_BY_KEY, code) && typeof message === 'string';

@@ -8,13 +8,17 @@ import { createServer } from 'node:http';
 import { appRouter, createCaller, createContext } from '@tradeos/api';
 import { codeForStatus, ERRORS } from '@tradeos/contract';
 import { createCatalogStore, type Database } from '@tradeos/db';
-import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import rateLimitPlugin from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { writeProtection } from './auth.js';
+import { clientErrorHandler, frameworkErrors } from './client-errors.js';
+import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
+import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
+import { acceptEveryMethod, UNSERVED_METHODS } from './methods.js';
 import { openApiDocument } from './openapi.js';
+import { MemoryStore, registerRateLimit, type RateLimitStore } from './rate-limit.js';
 import { registerRest } from './rest.js';
 import { registerSwaggerUi } from './swagger-ui.js';
 
@@ -27,8 +31,13 @@ export interface AppOptions {
   requestTimeoutMs?: number;
   /** Browser origins allowed to call the API (`*` for any); empty keeps CORS closed. */
   corsOrigins?: string[];
-  /** Requests per client IP per window; 0 turns the limit off. /health is never limited. */
-  rateLimit?: { max: number; windowMs: number };
+  /**
+   * Calls per client IP per window (each call of a tRPC batch counts); 0 turns the limit off. /health is
+   * never limited. The store defaults to this process's memory; WORKERS and instances share one.
+   */
+  rateLimit?: { max: number; windowMs: number; store?: RateLimitStore };
+  /** Most procedure calls in one tRPC batch; a larger batch is a 400. */
+  maxBatchSize?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -38,8 +47,14 @@ function httpError(statusCode: number, message: string): Error & { statusCode: n
   return Object.assign(new Error(message), { statusCode });
 }
 
-// Errors Fastify raises before a handler runs, in the contract's words.
-const FRAMEWORK_ERRORS = new Set([400, 413, 415, 429]);
+// Statuses Fastify raises before a handler runs, answered with the contract's code and message.
+const FRAMEWORK_ERRORS = new Set([400, 413, 415]);
+
+/** How many procedures a request calls: those of a tRPC batch (`/trpc/a,b,c?batch=1`), else one. */
+function trpcCalls(request: FastifyRequest): number {
+  if (request.routeOptions.url !== '/trpc/:path' || (request.query as Record<string, unknown>).batch !== '1') return 1;
+  return (request.params as { path: string }).path.split(',').length;
+}
 
 export function buildApp({
   db,
@@ -48,15 +63,22 @@ export function buildApp({
   requestTimeoutMs = 15_000,
   corsOrigins = [],
   rateLimit = { max: 0, windowMs: 60_000 },
+  maxBatchSize = 10,
 }: AppOptions): FastifyInstance {
-  const app = Fastify({
+  const app: FastifyInstance = Fastify({
     logger,
     bodyLimit: BODY_LIMIT,
     // Node checks request deadlines every 30 s by default: check every second, so a slow client is cut off on time.
-    serverFactory: (handler) =>
-      createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 10_000), connectionsCheckingInterval: 1_000 }, handler),
+    serverFactory: (handler) => {
+      const server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 10_000), connectionsCheckingInterval: 1_000 }, handler);
+      refuseOversizedContinue(server, handler, BODY_LIMIT);
+      lingerOnEarlyClose(server, { maxMs: 2_000, maxBytes: 4 * BODY_LIMIT });
+      return server;
+    },
     // A long path segment is a bad id or name (422 from validation), never Fastify's bare 414.
     routerOptions: { maxParamLength: 16_384 },
+    clientErrorHandler: clientErrorHandler(() => app.server, () => app.log),
+    frameworkErrors,
     requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
@@ -80,21 +102,19 @@ export function buildApp({
       },
     },
   });
+  acceptEveryMethod(app);
   if (corsOrigins.length) {
+    const anyOrigin = corsOrigins.includes('*');
     void app.register(cors, {
-      origin: corsOrigins.includes('*') ? '*' : corsOrigins,
+      // An origin not configured gets no CORS at all, so its OPTIONS falls through to the path's 405.
+      origin: (origin, callback) => callback(null, anyOrigin ? '*' : origin !== undefined && corsOrigins.includes(origin) ? origin : false),
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowedHeaders: ['content-type', 'authorization', 'x-request-id'],
       exposedHeaders: ['x-request-id', 'location', 'retry-after'],
     });
   }
   if (rateLimit.max > 0) {
-    void app.register(rateLimitPlugin, {
-      max: rateLimit.max,
-      timeWindow: rateLimit.windowMs,
-      allowList: (request) => request.url === '/health',
-      errorResponseBuilder: () => ({ statusCode: 429, code: 'TOO_MANY_REQUESTS', message: ERRORS.TOO_MANY_REQUESTS.message }),
-    });
+    registerRateLimit(app, { max: rateLimit.max, store: rateLimit.store ?? new MemoryStore(rateLimit.windowMs), weigh: trpcCalls });
   }
 
   app.addHook('onRequest', async (request, reply) => {
@@ -106,7 +126,9 @@ export function buildApp({
   });
   app.setNotFoundHandler(notFound);
 
-  // JSON only. Any other media type (text/plain included): read the body first (so an oversized one is a 413), then refuse it with 415.
+  // JSON only, checked before it is parsed. Any other media type (text/plain and multipart/form-data
+  // included, at /trpc too): read at most the limit (so an oversized one is a 413), then refuse it with 415.
+  registerJsonBody(app);
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => {
     done(httpError(415, ERRORS.UNSUPPORTED_MEDIA_TYPE.message), undefined);
@@ -118,7 +140,7 @@ export function buildApp({
       request.log.error({ err: error }, 'unhandled error');
       return reply.code(500).send({ code: 'INTERNAL_SERVER_ERROR', message: ERRORS.INTERNAL_SERVER_ERROR.message, request_id: request.id });
     }
-    if (!FRAMEWORK_ERRORS.has(status)) return reply.code(400).send({ code: 'BAD_REQUEST', message: error.message });
+    if (error instanceof BadBody || !FRAMEWORK_ERRORS.has(status)) return reply.code(400).send({ code: 'BAD_REQUEST', message: error.message });
     const code = codeForStatus(status);
     return reply.code(status).send({ code, message: ERRORS[code].message });
   });
@@ -126,27 +148,50 @@ export function buildApp({
   const store = createCatalogStore(db);
   if (apiKeys.length) app.addHook('preHandler', writeProtection(apiKeys));
   else app.log.warn('API_KEYS is not set: anyone who can reach this server can change the catalog');
+  app.addHook('preHandler', rejectImpreciseNumbers);
 
   // Routes load after the plugins above, so rate limiting and headers apply to every one of them.
-  void app.register(async (api) => {
+  void app.register((api, _options, done) => {
     // The router's health procedure, answered with 503 (and the same body) when the database is down.
     api.get('/health', async (request, reply) => {
       const health = await createCaller(createContext({ store, requestId: request.id, log: request.log })).health({});
       return reply.code(health.status === 'ok' ? 200 : 503).send(health);
     });
 
-    await api.register(fastifyTRPCPlugin, {
-      prefix: '/trpc',
-      trpcOptions: {
-        router: appRouter,
-        createContext: ({ req }) => createContext({ store, requestId: req.id, log: req.log }),
-      } satisfies FastifyTRPCPluginOptions<typeof appRouter>['trpcOptions'],
+    // tRPC on a route of our own rather than its plugin, so its bodies go through the parsers above (the
+    // plugin would stream multipart/form-data to tRPC unbounded) and a batch has a maximum size.
+    api.route<{ Params: { path: string } }>({
+      method: ['GET', 'POST'],
+      url: '/trpc/:path',
+      onRequest: async (request, reply) => {
+        const calls = trpcCalls(request);
+        if (calls > maxBatchSize) {
+          return reply.code(400).send({ code: 'BAD_REQUEST', message: `A tRPC batch holds at most ${maxBatchSize} calls; this one has ${calls}` });
+        }
+      },
+      handler: (request, reply) =>
+        fastifyRequestHandler({
+          router: appRouter,
+          createContext: () => createContext({ store, requestId: request.id, log: request.log }),
+          req: request,
+          res: reply,
+          path: request.params.path,
+        }),
+    });
+
+    api.route({
+      method: ['PUT', 'PATCH', 'DELETE', ...UNSERVED_METHODS],
+      url: '/trpc/:path',
+      onRequest: async (_request, reply) =>
+        reply.code(405).header('allow', 'GET, POST, HEAD').send({ code: 'METHOD_NOT_SUPPORTED', message: 'tRPC is served over GET (queries) and POST (mutations)' }),
+      handler: (_request, reply) => reply,
     });
 
     const document = openApiDocument({ writeProtected: apiKeys.length > 0, rateLimited: rateLimit.max > 0 });
     api.get('/openapi.json', (_request, reply) => reply.send(document));
     registerSwaggerUi(api);
     registerRest(api, store);
+    done();
   });
   return app;
 }

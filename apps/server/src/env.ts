@@ -32,6 +32,8 @@ const schema = z.object({
     .refine((origins) => origins.every((origin) => origin === '*' || URL.canParse(origin)), 'must be * or comma-separated origins'),
   RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(0),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }).optional(),
+  TRPC_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WORKERS: z.coerce.number().int().min(1).max(64).default(1),

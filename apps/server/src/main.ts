@@ -6,6 +6,7 @@ import cluster from 'node:cluster';
 import { createDatabase, createMigrator, seed, startEmbeddedPostgres, type EmbeddedPostgres } from '@tradeos/db';
 import { buildApp } from './app.js';
 import { ConfigError, loadEnv, type Env } from './env.js';
+import { ClusterStore, RedisStore, serveRateLimitToWorkers, type RateLimitStore } from './rate-limit.js';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -36,6 +37,13 @@ async function prepareDatabase(env: Env): Promise<{ url: string; embedded?: Embe
   return { url, embedded };
 }
 
+/** Where the rate limit is counted: Redis when configured, else the cluster primary for a worker, else here. */
+function rateLimitStore(env: Env): RateLimitStore | undefined {
+  if (env.RATE_LIMIT_MAX === 0) return undefined;
+  if (env.REDIS_URL) return new RedisStore(env.REDIS_URL, env.RATE_LIMIT_WINDOW_MS);
+  return cluster.isWorker ? new ClusterStore() : undefined;
+}
+
 /** One HTTP server process; resolves to its shutdown function. */
 async function serve(env: Env, url: string): Promise<() => Promise<void>> {
   const db = createDatabase({
@@ -49,7 +57,8 @@ async function serve(env: Env, url: string): Promise<() => Promise<void>> {
     apiKeys: env.API_KEYS,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     corsOrigins: env.CORS_ORIGINS,
-    rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
+    rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS, store: rateLimitStore(env) },
+    maxBatchSize: env.TRPC_MAX_BATCH_SIZE,
   });
   await app.listen({ port: env.PORT, host: env.HOST });
   // Stop accepting, let in-flight requests finish, then release the pool.
@@ -105,6 +114,7 @@ async function main(): Promise<void> {
     return;
   }
 
+  if (env.RATE_LIMIT_MAX > 0 && !env.REDIS_URL) serveRateLimitToWorkers(cluster, env.RATE_LIMIT_WINDOW_MS);
   const fork = () => cluster.fork({ DATABASE_URL: url, MIGRATE_ON_START: 'false', SEED_ON_START: 'false' });
   const workers = new Set(Array.from({ length: env.WORKERS }, fork));
   let stopping = false;

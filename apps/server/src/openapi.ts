@@ -39,6 +39,7 @@ const SHARED: Partial<Record<ErrorCode, string>> = {
   PAYLOAD_TOO_LARGE: 'The body is over 1 MiB',
   UNSUPPORTED_MEDIA_TYPE: 'The body is not `application/json`',
   TOO_MANY_REQUESTS: 'The rate limit is exceeded; `Retry-After` says when to try again',
+  REQUEST_HEADER_FIELDS_TOO_LARGE: 'The request headers (the URL included) exceed 16 KiB',
   INTERNAL_SERVER_ERROR: 'An unexpected fault: a generic message and the `request_id` to quote, never internals',
   SERVICE_UNAVAILABLE: 'The database is unreachable or too slow; retry shortly',
 };
@@ -83,7 +84,7 @@ function responses(procedure: string, operation: Operation, schemas: SchemaSet, 
   }
   if (procedure === 'health') {
     const down = { description: 'The database is unreachable', headers: REQUEST_ID, content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' }, example: { status: 'error', database: 'disconnected' } } } };
-    return { 200: success, ...shared('BAD_REQUEST'), ...shared('METHOD_NOT_SUPPORTED'), ...shared('TIMEOUT'), ...shared('INTERNAL_SERVER_ERROR'), 503: down };
+    return { 200: success, ...shared('BAD_REQUEST'), ...shared('METHOD_NOT_SUPPORTED'), ...shared('TIMEOUT'), ...shared('REQUEST_HEADER_FIELDS_TOO_LARGE'), ...shared('INTERNAL_SERVER_ERROR'), 503: down };
   }
   const own = Object.fromEntries(Object.entries(operation.errors).map(([code, description]) => [ERRORS[code as ErrorCode].status, errorResponse(code as ErrorCode, description)]));
   const write = operation.method !== 'GET';
@@ -96,6 +97,7 @@ function responses(procedure: string, operation: Operation, schemas: SchemaSet, 
     ...(takesBody(operation) ? { ...shared('PAYLOAD_TOO_LARGE'), ...shared('UNSUPPORTED_MEDIA_TYPE') } : {}),
     ...own,
     ...(options.rateLimited ? shared('TOO_MANY_REQUESTS') : {}),
+    ...shared('REQUEST_HEADER_FIELDS_TOO_LARGE'),
     ...shared('INTERNAL_SERVER_ERROR'),
     ...shared('SERVICE_UNAVAILABLE'),
   };

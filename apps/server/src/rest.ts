@@ -8,6 +8,7 @@ import { createCaller, createContext, statusOf, toErrorBody, toTRPCError, Valida
 import { ERRORS, operations, type HttpMethod, type Issue, type Operation } from '@tradeos/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { inputSchema, typeOf, type JsonSchema } from './json-schema.js';
+import { UNSERVED_METHODS } from './methods.js';
 
 const ALL_METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
@@ -35,7 +36,8 @@ const takesBody = (operation: Operation) => operation.method === 'POST' || opera
 function buildInput(operation: Operation, fields: Record<string, JsonSchema>, request: FastifyRequest): unknown {
   const params = request.params as Record<string, string>;
   const query = request.query as Record<string, unknown>;
-  const input: Record<string, unknown> = {};
+  // No prototype: a `__proto__` key (`?__proto__=x`) becomes an own field that validation rejects, never a prototype.
+  const input = Object.create(null) as Record<string, unknown>;
   for (const [key, value] of Object.entries(params)) input[key] = fromText(value, fields[key]);
 
   const issues: Issue[] = [];
@@ -106,7 +108,7 @@ export function registerRest(app: FastifyInstance, store: CatalogStore): void {
 
   // Known path, wrong method: 405 with Allow, decided before any body is read.
   for (const [url, methods] of allowed) {
-    const others = ALL_METHODS.filter((method) => !methods.has(method));
+    const others = [...ALL_METHODS.filter((method) => !methods.has(method)), ...UNSERVED_METHODS];
     if (!others.length) continue;
     const allow = [...methods, ...(methods.has('GET') ? ['HEAD'] : [])].join(', ');
     app.route({

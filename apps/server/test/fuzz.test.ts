@@ -136,8 +136,6 @@ describe('generated hostile requests', () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(...operations.map(requestFor)), async ({ operation, path, body }) => {
         const response = await call(server.base, operation.method, path, body);
-        // Node's HTTP parser refuses request heads over 16 KB with a bare 431 before the application runs.
-        if (path.length > 16_000 && response.status === 431) return;
         const key = `${operation.method} ${operation.path} ${response.status}`;
         seen.set(key, (seen.get(key) ?? 0) + 1);
         expect(response.status, `${operation.method} ${path}: ${response.text.slice(0, 300)}`).toBeLessThan(500);

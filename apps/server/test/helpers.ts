@@ -1,7 +1,9 @@
 /** A live server on a fresh migrated database, for tests that speak real HTTP. */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { seed, type Database } from '@tradeos/db';
-import { createMigratedDatabase } from '@tradeos/db/testing';
+import { freePort, seed, type Database } from '@tradeos/db';
+import { createMigratedDatabase, createTestDatabase } from '@tradeos/db/testing';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import { buildApp, type AppOptions } from '../src/app.js';
@@ -57,4 +59,58 @@ export async function call(base: string, method: string, path: string, body?: un
     parsed = undefined;
   }
   return { status: response.status, headers: response.headers, body: parsed, text };
+}
+
+export interface SpawnedServer {
+  base: string;
+  port: number;
+  /** What the process printed so far. */
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * The server as its own process, from source (src/main.ts under tsx), on a fresh database: for what
+ * only shows between two processes (resets on a real socket, node:cluster workers).
+ */
+export async function spawnServer(env: Record<string, string> = {}): Promise<SpawnedServer> {
+  const database = await createTestDatabase(inject('adminUrl'));
+  const port = await freePort();
+  const main = new URL('../src/main.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: {
+      ...process.env,
+      API_KEYS: '',
+      RATE_LIMIT_MAX: '0',
+      WORKERS: '1',
+      SEED_ON_START: 'false',
+      LOG_LEVEL: 'warn',
+      ...env,
+      DATABASE_URL: database.url,
+      MIGRATE_ON_START: 'true',
+      PORT: String(port),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = once(child, 'exit');
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300 && child.exitCode === null && !(await fetch(`${base}/health`).then((r) => r.ok, () => false)); i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
+  return {
+    base,
+    port,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await database.drop();
+    },
+  };
 }

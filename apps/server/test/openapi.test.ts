@@ -123,7 +123,7 @@ describe('the published OpenAPI document', () => {
       const statuses = Object.keys(declared.responses).map(Number);
       expect(statuses.filter((status) => status < 300), procedure).toEqual([operation.success]);
       const body = ['POST', 'PUT', 'PATCH'].includes(operation.method);
-      const expected = [400, 405, 408, 500, 503, ...(procedure === 'health' ? [] : [422]), ...(body ? [413, 415] : [])];
+      const expected = [400, 405, 408, 431, 500, 503, ...(procedure === 'health' ? [] : [422]), ...(body ? [413, 415] : [])];
       for (const status of expected) expect(statuses, `${procedure} ${status}`).toContain(status);
       expect(statuses.includes(404), procedure).toBe('NOT_FOUND' in operation.errors);
       expect(statuses.includes(409), procedure).toBe('CONFLICT' in operation.errors);

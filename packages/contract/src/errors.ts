@@ -16,6 +16,7 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json' },
   UNPROCESSABLE_CONTENT: { status: 422, message: 'Invalid input' },
   TOO_MANY_REQUESTS: { status: 429, message: 'Too many requests; retry after the number of seconds in Retry-After' },
+  REQUEST_HEADER_FIELDS_TOO_LARGE: { status: 431, message: 'The request headers exceed 16 KiB' },
   INTERNAL_SERVER_ERROR: { status: 500, message: 'Internal server error' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly' },
 } as const satisfies Record<string, { status: number; message: string }>;
