@@ -29,3 +29,30 @@ export function isConnectionError(error: unknown): boolean {
   }
   return false;
 }
+
+function causes(error: unknown): ErrorLike[] {
+  const chain: ErrorLike[] = [];
+  for (let current = error as ErrorLike | undefined; current && chain.length < 5; current = current.parent ?? current.original) chain.push(current);
+  return chain;
+}
+
+// pg's words when the server asks for a password that the URL does not carry (SCRAM, or a password callback).
+const NO_PASSWORD = /client password must be a string|Password must be a string/;
+
+/** True when the server refused the login (no password, wrong password, unknown role): retrying will not help. */
+export function isCredentialError(error: unknown): boolean {
+  return causes(error).some((e) => NO_PASSWORD.test(e.message ?? '') || e.code === '28P01' || e.code === '28000');
+}
+
+/** The one line an operator reads about a database failure: never a stack trace or a connection string. */
+export function describeDatabaseError(error: unknown): string {
+  const chain = causes(error);
+  if (chain.some((e) => NO_PASSWORD.test(e.message ?? ''))) {
+    return 'the database server asks for a password and DATABASE_URL has none (postgres://user:password@host:port/database)';
+  }
+  const refused = chain.find((e) => e.code === '28P01' || e.code === '28000');
+  if (refused) return `the database refused the login: ${refused.message ?? refused.code ?? 'unknown reason'}`;
+  const root = chain.at(-1) ?? {};
+  const detail = [root.code, root.message].filter(Boolean).join(' ') || String(error);
+  return isConnectionError(error) ? `cannot reach the database (${detail}); is PostgreSQL running and DATABASE_URL right?` : detail;
+}
