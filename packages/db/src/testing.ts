@@ -27,13 +27,13 @@ export interface TestServer {
 }
 
 /** An embedded server in a fresh temp directory, removed again by `stop()`. */
-async function throwawayServer(prefix: string): Promise<{ server: EmbeddedPostgres; dataDir: string; stop(): Promise<void> }> {
+async function throwawayServer(prefix: string): Promise<{ server: EmbeddedPostgres; dataDir: string; stop: () => Promise<void> }> {
   const dataDir = join(tmpdir(), `${prefix}-${randomBytes(6).toString('hex')}`);
   const server = await startEmbeddedPostgres({ dataDir, port: 0 });
   return {
     server,
     dataDir,
-    async stop() {
+    stop: async () => {
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
@@ -50,7 +50,7 @@ export async function startTestServer(testDatabaseUrl?: string): Promise<TestSer
  * A throwaway server that demands a password (SCRAM) from every TCP client, as managed PostgreSQL does.
  * `url` names the role without its password, as an operator's incomplete DATABASE_URL would.
  */
-export async function startPasswordServer(password: string): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startPasswordServer(password: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const { server, dataDir, stop } = await throwawayServer('tradeos-scram-pg');
   await admin(server.adminUrl, async (client) => {
     await client.query(`ALTER ROLE postgres PASSWORD ${client.escapeLiteral(password)}`);
