@@ -72,7 +72,7 @@ describe('an external database behind the migrations', () => {
     const exited = once(child, 'exit') as Promise<[number | null]>;
     const health = async () => {
       const response = await fetch(`http://127.0.0.1:${port}/health`);
-      return { status: response.status, body: (await response.json()) };
+      return { status: response.status, body: await response.json() };
     };
     try {
       let first: Awaited<ReturnType<typeof health>> | undefined;
