@@ -178,7 +178,7 @@ describe('the migration CLI', () => {
       };
       for (const command of [['status'], ['upgrade', 'head'], ['seed']]) {
         const started = Date.now();
-        const result = await db(command, passwordless, { DB_CONNECT_TIMEOUT_MS: '3000' });
+        const result = await db(command, passwordless, { DB_CONNECT_TIMEOUT_MS: '3000', PGPASSWORD: '' });
         expect(Date.now() - started, command.join(' ')).toBeLessThan(3_000);
         expect(result.code).toBe(1);
         expect(result.stderr).toBe(
@@ -190,6 +190,9 @@ describe('the migration CLI', () => {
       const right = await db(['status'], withPassword('s3cret-Pa55word'));
       expect(right.code, right.stderr).toBe(0);
       expect(right.stdout).toContain('current: base (no migration applied)');
+      // docker-compose.yml's way: the URL without a password, the password in PGPASSWORD for the driver.
+      const fromEnv = await db(['status'], passwordless, { PGPASSWORD: 's3cret-Pa55word' });
+      expect(fromEnv.code, fromEnv.stderr).toBe(0);
     } finally {
       await server.stop();
     }
