@@ -2,19 +2,16 @@ export { createDatabase, models, type Database, type DatabaseOptions, type PoolO
 export { startEmbeddedPostgres, freePort, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded.js';
 export {
   ConfigError,
-  DATABASE_DEFAULTS,
   databaseEnv,
   databaseOptions,
-  loadDatabaseConfig,
   openDatabaseServer,
   parseEnv,
   toDatabaseConfig,
   type DatabaseConfig,
   type DatabaseServer,
-  type EnvSource,
 } from './config.js';
 export { describeDatabaseError, isConnectionError, isCredentialError } from './errors.js';
-export { createMigrator, hasPendingMigrations, migrationStatus, MIGRATIONS_TABLE, type Migration, type MigrationContext, type MigrationStatus, type Migrator } from './migrator.js';
+export { createMigrator, hasPendingMigrations, MIGRATIONS_TABLE, type Migration, type MigrationContext, type MigrationStatus, type Migrator } from './migrator.js';
 export { seed, seedSynthetic, type SeedResult, type SyntheticOptions } from './seed.js';
 export { Category } from './models/category.js';
 export { Product } from './models/product.js';

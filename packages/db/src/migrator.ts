@@ -26,7 +26,7 @@ interface MigrationModule {
 }
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
-export const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url));
+const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url));
 /** Where the TypeScript sources live in a checkout; absent in a deployed package, which holds only dist/. */
 export const migrationSourcesDir = fileURLToPath(new URL('../src/migrations/', import.meta.url));
 // Arbitrary but fixed: every process of this service contends for the same lock.
@@ -156,7 +156,7 @@ async function withLock<T>(db: Database, fn: () => Promise<T>): Promise<T> {
  * Applied and pending migrations, read without the lock and without creating anything, so a health check
  * or a read-only role can ask. Each migration commits with its row, so the answer is never half-applied.
  */
-export async function migrationStatus(db: Database): Promise<MigrationStatus> {
+async function migrationStatus(db: Database): Promise<MigrationStatus> {
   const [table] = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [MIGRATIONS_TABLE]);
   const executed = table?.present ? (await db.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY name`)).map((row) => row.name) : [];
   const applied = new Set(executed);
