@@ -1,25 +1,20 @@
 /**
  * The server's whole configuration, read once from the environment (and `.env` at the repo root),
- * validated with zod: a bad value stops the start with one line naming the variable.
+ * validated with zod: a bad value stops the start with one line naming the variable. The database part
+ * (URL or embedded, pool, timeouts) is @tradeos/db's, shared with the migration CLI.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_EMBEDDED_PORT, defaultDataDir } from '@tradeos/db';
+import { databaseEnv, parseEnv, toDatabaseConfig, type DatabaseConfig } from '@tradeos/db';
 import { z } from 'zod';
 
 const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
-const schema = z.object({
+const server = {
   PORT: z.coerce.number().int().min(0).max(65_535).default(8000),
   HOST: z.string().min(1).default('127.0.0.1'),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
   MIGRATE_ON_START: flag.optional(),
   SEED_ON_START: flag.optional(),
-  DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
-  DB_POOL_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
-  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
-  EMBEDDED_PG_DIR: z.string().min(1).default(defaultDataDir),
-  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65_535).default(DEFAULT_EMBEDDED_PORT),
   API_KEYS: z
     .string()
     .optional()
@@ -38,18 +33,14 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
-});
+};
 
-export type Env = z.infer<typeof schema>;
+export type Env = z.infer<z.ZodObject<typeof server>> & { database: DatabaseConfig };
 
+/** Empty values (`DATABASE_URL=` in a .env file) mean unset; a bad value throws @tradeos/db's ConfigError. */
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const rootEnv = fileURLToPath(new URL('../../../.env', import.meta.url));
   if (source === process.env && existsSync(rootEnv)) process.loadEnvFile(rootEnv);
-  // An empty value (`DATABASE_URL=` in a .env file) means unset.
-  const parsed = schema.safeParse(Object.fromEntries(Object.entries(source).filter(([, value]) => value !== '')));
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new ConfigError(`invalid configuration: ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`);
+  const values = parseEnv({ ...server, ...databaseEnv }, source);
+  return { ...values, database: toDatabaseConfig(values) };
 }
-
-export class ConfigError extends Error {}

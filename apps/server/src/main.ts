@@ -3,38 +3,64 @@
  * server process, or WORKERS of them sharing the port (node:cluster); graceful shutdown on SIGTERM/SIGINT.
  */
 import cluster from 'node:cluster';
-import { createDatabase, createMigrator, seed, startEmbeddedPostgres, type EmbeddedPostgres } from '@tradeos/db';
+import {
+  ConfigError,
+  createDatabase,
+  createMigrator,
+  databaseOptions,
+  describeDatabaseError,
+  isCredentialError,
+  openDatabaseServer,
+  seed,
+  type Database,
+  type DatabaseServer,
+} from '@tradeos/db';
 import { buildApp } from './app.js';
-import { ConfigError, loadEnv, type Env } from './env.js';
+import { loadEnv, type Env } from './env.js';
 import { ClusterStore, RedisStore, serveRateLimitToWorkers, type RateLimitStore } from './rate-limit.js';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
+/** An external database behind this build's migrations is drift an operator must see; /health shows it too. */
+async function warnIfPending(db: Database): Promise<void> {
+  try {
+    const { pending } = await createMigrator(db).status();
+    if (pending.length) {
+      log(`warning: ${pending.length} pending migration(s): ${pending.join(', ')}; run \`pnpm db:migrate\` (or set MIGRATE_ON_START=true)`);
+    }
+  } catch (error) {
+    // A refused login will not fix itself; an unreachable server may, and is answered with 503s meanwhile.
+    if (isCredentialError(error)) throw error;
+    log(`warning: could not check migrations: ${describeDatabaseError(error)}`);
+  }
+}
+
 /** Starts the embedded server if needed, then migrates and seeds as configured; the primary does this once. */
-async function prepareDatabase(env: Env): Promise<{ url: string; embedded?: EmbeddedPostgres }> {
-  const embedded = env.DATABASE_URL
-    ? undefined
-    : await startEmbeddedPostgres({ dataDir: env.EMBEDDED_PG_DIR, port: env.EMBEDDED_PG_PORT, database: 'catalog' });
-  if (embedded) log(`embedded PostgreSQL at 127.0.0.1:${new URL(embedded.url).port} (data in ${env.EMBEDDED_PG_DIR})`);
-  const url = env.DATABASE_URL ?? embedded!.url;
+async function prepareDatabase(env: Env): Promise<DatabaseServer> {
+  const server = await openDatabaseServer(env.database);
+  const { embedded } = server;
+  if (embedded) log(`embedded PostgreSQL at 127.0.0.1:${new URL(embedded.url).port} (data in ${env.database.embedded.dataDir})`);
 
   // The embedded database is ours to keep current; an external one only when asked.
   const migrate = env.MIGRATE_ON_START ?? Boolean(embedded);
   const seedEmpty = env.SEED_ON_START ?? Boolean(embedded);
-  if (migrate || seedEmpty) {
-    const db = createDatabase({ url });
-    try {
-      if (migrate) {
-        const applied = await createMigrator(db, log).up();
-        if (applied.length) log(`applied ${applied.length} migration(s)`);
-      }
-      const [rows] = seedEmpty ? await db.sequelize.query('SELECT NOT EXISTS (SELECT 1 FROM categories) AS empty') : [[]];
-      if ((rows as { empty: boolean }[])[0]?.empty) log(`seeded an empty catalog with ${(await seed(db)).productsInserted} products`);
-    } finally {
-      await db.close();
+  const db = createDatabase(databaseOptions(env.database, server.url));
+  try {
+    if (migrate) {
+      const applied = await createMigrator(db, log).up();
+      if (applied.length) log(`applied ${applied.length} migration(s)`);
+    } else {
+      await warnIfPending(db);
     }
+    const [rows] = seedEmpty ? await db.sequelize.query('SELECT NOT EXISTS (SELECT 1 FROM categories) AS empty') : [[]];
+    if ((rows as { empty: boolean }[])[0]?.empty) log(`seeded an empty catalog with ${(await seed(db)).productsInserted} products`);
+  } catch (error) {
+    await db.close();
+    await embedded?.stop();
+    throw new Error(describeDatabaseError(error));
   }
-  return { url, embedded };
+  await db.close();
+  return server;
 }
 
 /** Where the rate limit is counted: Redis when configured, else the cluster primary for a worker, else here. */
@@ -46,11 +72,7 @@ function rateLimitStore(env: Env): RateLimitStore | undefined {
 
 /** One HTTP server process; resolves to its shutdown function. */
 async function serve(env: Env, url: string): Promise<() => Promise<void>> {
-  const db = createDatabase({
-    url,
-    pool: { max: env.DB_POOL_MAX, acquireTimeoutMs: env.DB_POOL_ACQUIRE_TIMEOUT_MS },
-    statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
-  });
+  const db = createDatabase(databaseOptions(env.database, url));
   const app = buildApp({
     db,
     logger: { level: env.LOG_LEVEL },
@@ -96,7 +118,7 @@ async function main(): Promise<void> {
   if (cluster.isWorker) {
     // The primary prepared the database and handed its URL down. The IPC channel to the primary keeps a
     // worker alive, so once drained it leaves by itself.
-    const stop = await serve(env, env.DATABASE_URL!);
+    const stop = await serve(env, env.database.url!);
     onSignal(env, async () => {
       await stop();
       process.exit(0);

@@ -4,9 +4,11 @@ import { productRouter } from './routers/product.js';
 import { createCallerFactory, procedure, router } from './trpc.js';
 
 export const appRouter = router({
-  health: procedure(operations.health).query(async ({ ctx }) =>
-    (await ctx.store.ping(2_000)) ? { status: 'ok' as const, database: 'connected' as const } : { status: 'error' as const, database: 'disconnected' as const },
-  ),
+  health: procedure(operations.health).query(async ({ ctx }) => {
+    const [connected, pending] = await Promise.all([ctx.store.ping(2_000), ctx.store.migrationsPending(2_000)]);
+    if (!connected) return { status: 'error' as const, database: 'disconnected' as const };
+    return { status: 'ok' as const, database: 'connected' as const, ...(pending && { migrations: 'pending' as const }) };
+  }),
   products: productRouter,
   categories: categoryRouter,
 });

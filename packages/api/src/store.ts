@@ -63,6 +63,8 @@ export interface CatalogStore {
   categories: CategoryStore;
   /** True when the database answers within `timeoutMs`; never throws. */
   ping(timeoutMs: number): Promise<boolean>;
+  /** True when migrations this build knows are not applied yet (false when that cannot be told in `timeoutMs`). */
+  migrationsPending(timeoutMs: number): Promise<boolean>;
 }
 
 export const STORE_ERROR_KINDS = ['unique_violation', 'missing_reference', 'in_use', 'out_of_range', 'timeout', 'unavailable'] as const;

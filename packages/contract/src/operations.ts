@@ -57,7 +57,8 @@ export const operations = {
     path: '/health',
     tag: 'health',
     summary: 'Service and database health',
-    description: '200 when `SELECT 1` succeeds, 503 `{"status":"error","database":"disconnected"}` when it does not; within 2 s either way.',
+    description:
+      '200 when `SELECT 1` succeeds (with `"migrations":"pending"` while the database is behind this build\'s migrations), 503 `{"status":"error","database":"disconnected"}` when it does not; within 2 s either way.',
     input: z.strictObject({}),
     output: Health,
     success: 200,

@@ -5,47 +5,61 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import { ConfigError, databaseOptions, loadDatabaseConfig, openDatabaseServer, type DatabaseConfig } from './config.js';
 import { createDatabase, type Database } from './connection.js';
-import { DEFAULT_EMBEDDED_PORT, defaultDataDir, startEmbeddedPostgres } from './embedded.js';
-import { isConnectionError } from './errors.js';
-import { createMigrator, migrationTemplate, migrationsDir } from './migrator.js';
+import { describeDatabaseError } from './errors.js';
+import { createMigrator, migrationSourcesDir, migrationTemplate } from './migrator.js';
 import { seed, seedSynthetic } from './seed.js';
 
 const USAGE = `usage: cli <command>
   upgrade head            apply every pending migration
   downgrade -1 | -N       revert the last N migrations
-  downgrade base          revert every migration
+  downgrade base [--yes]  revert every migration; on DATABASE_URL only with --yes (or confirmed at a terminal)
   current                 show the migrations applied
   history | status        show applied and pending migrations
   revision -m NAME        create an empty migration from the template [--dir DIR]
   seed [--count N]        seed the catalog (idempotent); --count adds N synthetic products`;
 
 class UsageError extends Error {}
+/** A refusal that is not a usage mistake: one line, no usage text. */
+class Refusal extends Error {}
 
 const rootEnv = fileURLToPath(new URL('../../../.env', import.meta.url));
 if (existsSync(rootEnv)) process.loadEnvFile(rootEnv);
 
-const env = z
-  .object({
-    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-    EMBEDDED_PG_DIR: z.string().min(1).default(defaultDataDir),
-    EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65_535).default(DEFAULT_EMBEDDED_PORT),
-  })
-  .parse(process.env);
-
-async function withDatabase(fn: (db: Database) => Promise<void>): Promise<void> {
-  const embedded = env.DATABASE_URL
-    ? undefined
-    : await startEmbeddedPostgres({ dataDir: env.EMBEDDED_PG_DIR, port: env.EMBEDDED_PG_PORT, database: 'catalog' });
-  const db = createDatabase({ url: env.DATABASE_URL ?? embedded!.url, connectTimeoutMs: 5_000 });
+async function withDatabase(config: DatabaseConfig, fn: (db: Database) => Promise<void>): Promise<void> {
+  const server = await openDatabaseServer(config);
+  const db = createDatabase(databaseOptions(config, server.url));
   try {
     await fn(db);
   } finally {
     await db.close();
-    await embedded?.stop();
+    await server.embedded?.stop();
+  }
+}
+
+/** `host:port/database` of a URL, without its credentials: what an operator confirms against. */
+function target(url: string): string {
+  const { hostname, port, pathname } = new URL(url);
+  return `${hostname}:${port || '5432'}${decodeURIComponent(pathname)}`;
+}
+
+/** An external database loses every table on `downgrade base`: only with --yes, or a "yes" typed at a terminal. */
+async function confirmReset(config: DatabaseConfig, yes: boolean): Promise<void> {
+  if (!config.url || yes) return;
+  const where = target(config.url);
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    throw new Refusal(`downgrade base drops every table of ${where} (DATABASE_URL); run it again with --yes to confirm`);
+  }
+  const prompt = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await prompt.question(`Revert every migration on ${where}? Every catalog table and row is lost. Type "yes": `);
+    if (answer.trim() !== 'yes') throw new Refusal('nothing reverted');
+  } finally {
+    prompt.close();
   }
 }
 
@@ -62,23 +76,30 @@ async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args: argv.filter((arg) => arg !== step),
     allowPositionals: true,
-    options: { message: { type: 'string', short: 'm' }, count: { type: 'string' }, dir: { type: 'string' } },
+    options: {
+      message: { type: 'string', short: 'm' },
+      count: { type: 'string' },
+      dir: { type: 'string' },
+      yes: { type: 'boolean', short: 'y', default: false },
+    },
   });
-  const [command, target = step] = positionals;
+  const [command, argument = step] = positionals;
   const log = (line: string) => console.log(line);
+  const config = loadDatabaseConfig(process.env);
 
   switch (command) {
     case 'upgrade': {
-      if (target !== 'head') throw new UsageError('upgrade takes "head"');
-      return withDatabase(async (db) => {
+      if (argument !== 'head') throw new UsageError('upgrade takes "head"');
+      return withDatabase(config, async (db) => {
         const applied = await createMigrator(db, log).up();
         log(applied.length ? `applied ${applied.length} migration(s)` : 'already at head');
       });
     }
     case 'downgrade': {
-      const step = target === 'base' ? undefined : /^-\d+$/.test(target ?? '') ? -Number(target) : NaN;
+      const step = argument === 'base' ? undefined : /^-\d+$/.test(argument ?? '') ? -Number(argument) : NaN;
       if (Number.isNaN(step) || step === 0) throw new UsageError('downgrade takes "-N" or "base"');
-      return withDatabase(async (db) => {
+      if (step === undefined) await confirmReset(config, values.yes);
+      return withDatabase(config, async (db) => {
         const reverted = await createMigrator(db, log).down(step === undefined ? { to: 0 } : { step });
         log(reverted.length ? `reverted ${reverted.length} migration(s)` : 'nothing to revert');
       });
@@ -86,7 +107,7 @@ async function main(argv: string[]): Promise<void> {
     case 'current':
     case 'history':
     case 'status':
-      return withDatabase(async (db) => {
+      return withDatabase(config, async (db) => {
         const { executed, pending } = await createMigrator(db).status();
         log(`current: ${executed.at(-1) ?? 'base (no migration applied)'}`);
         if (command === 'current') return;
@@ -98,7 +119,7 @@ async function main(argv: string[]): Promise<void> {
       if (!slug) throw new UsageError('revision needs -m NAME');
       const stamp = new Date().toISOString().slice(0, 19).replace(/-/g, '.').replace(/:/g, '.');
       // New migrations are written as TypeScript sources, beside the ones under src/ (or into --dir).
-      const dir = values.dir ?? migrationsDir.replace(/[\\/]dist[\\/]/, '/src/');
+      const dir = values.dir ?? migrationSourcesDir;
       const file = join(dir, `${stamp}.${slug}.ts`);
       await writeFile(file, migrationTemplate, { flag: 'wx' });
       log(`created ${file}`);
@@ -107,9 +128,9 @@ async function main(argv: string[]): Promise<void> {
     case 'seed': {
       const count = values.count === undefined ? 0 : Number(values.count);
       if (!Number.isSafeInteger(count) || count < 0) throw new UsageError('--count takes a whole number ≥ 0');
-      return withDatabase(async (db) => {
+      return withDatabase(config, async (db) => {
         const { categoriesInserted, productsInserted } = await seed(db);
-        log(`seeded ${categoriesInserted} categorie(s) and ${productsInserted} product(s)`);
+        log(`seeded ${plural(categoriesInserted, 'category', 'categories')} and ${plural(productsInserted, 'product', 'products')}`);
         if (count > 0) {
           const started = Date.now();
           const added = await seedSynthetic(db, count, { onProgress: progressBar });
@@ -122,18 +143,19 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError) {
-    console.error(`error: ${error.message}\n${USAGE}`);
-  } else if (isConnectionError(error)) {
-    console.error(`error: cannot reach the database (${describe(error)}); is PostgreSQL running and DATABASE_URL right?`);
-  } else {
-    console.error(`error: ${describe(error)}`);
-  }
-  process.exitCode = 1;
-});
-
-function describe(error: unknown): string {
-  const { message, code } = error as { message?: string; code?: string };
-  return [code, message].filter(Boolean).join(' ') || String(error);
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    if (error instanceof UsageError) console.error(`error: ${error.message}\n${USAGE}`);
+    // The same line the server prints for the same variable.
+    else if (error instanceof ConfigError) console.error(error.message);
+    else if (error instanceof Refusal) console.error(`error: ${error.message}`);
+    else console.error(`error: ${describeDatabaseError(error)}`);
+    // Exit now: a refused login would otherwise keep its socket, and this process, alive for a minute.
+    process.exit(1);
+  },
+);

@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import type pg from 'pg';
 import { Sequelize } from 'sequelize-typescript';
 import type { Repository } from 'sequelize-typescript';
+import { DATABASE_DEFAULTS } from './config.js';
 import { Category } from './models/category.js';
 import { Product } from './models/product.js';
 
@@ -29,6 +30,8 @@ export interface DatabaseOptions {
 
 export interface Database {
   readonly url: string;
+  /** How long a new connection may take; the migrator's own connection honours it too. */
+  readonly connectTimeoutMs: number;
   readonly sequelize: Sequelize;
   readonly Category: Repository<Category>;
   readonly Product: Repository<Product>;
@@ -44,17 +47,33 @@ export interface Database {
 
 export const models = [Category, Product] as const;
 
+/** `work`'s result, or `fallback` once `timeoutMs` has passed without one. */
+export async function within<T>(work: Promise<T>, timeoutMs: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), timeoutMs)));
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createDatabase(options: DatabaseOptions): Database {
-  const { url, pool = {}, statementTimeoutMs = 30_000, connectTimeoutMs = 2_000 } = options;
+  const {
+    url,
+    pool = {},
+    statementTimeoutMs = DATABASE_DEFAULTS.statementTimeoutMs,
+    connectTimeoutMs = DATABASE_DEFAULTS.connectTimeoutMs,
+  } = options;
   const sequelize = new Sequelize(url, {
     dialect: 'postgres',
     logging: options.logging ?? false,
     repositoryMode: true,
     models: [...models],
     pool: {
-      max: pool.max ?? 10,
+      max: pool.max ?? DATABASE_DEFAULTS.poolMax,
       min: pool.min ?? 0,
-      acquire: pool.acquireTimeoutMs ?? 2_000,
+      acquire: pool.acquireTimeoutMs ?? DATABASE_DEFAULTS.acquireTimeoutMs,
       idle: pool.idleTimeoutMs ?? 10_000,
     },
     dialectOptions: {
@@ -71,6 +90,7 @@ export function createDatabase(options: DatabaseOptions): Database {
 
   return {
     url,
+    connectTimeoutMs,
     sequelize,
     async query<T>(sql: string, binds: unknown[] = []): Promise<T[]> {
       const connection = await manager.getConnection({ type: 'write' });
@@ -82,18 +102,12 @@ export function createDatabase(options: DatabaseOptions): Database {
     },
     Category: sequelize.getRepository(Category),
     Product: sequelize.getRepository(Product),
-    async ping(timeoutMs = 2_000) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    ping(timeoutMs = 2_000) {
       const query = this.query('SELECT 1').then(
         () => true,
         () => false,
       );
-      try {
-        return await Promise.race([query, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+      return within(query, timeoutMs, false);
     },
     close: () => sequelize.close(),
   };

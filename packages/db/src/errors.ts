@@ -97,3 +97,24 @@ export function classify(error: unknown): unknown {
   }
   return error;
 }
+
+// pg's words when the server asks for a password that the URL does not carry (SCRAM, or a password callback).
+const NO_PASSWORD = /client password must be a string|Password must be a string/;
+
+/** True when the server refused the login (no password, wrong password, unknown role): retrying will not help. */
+export function isCredentialError(error: unknown): boolean {
+  return [...chain(error)].some((e) => NO_PASSWORD.test(e.message ?? '') || e.code === '28P01' || e.code === '28000');
+}
+
+/** The one line an operator reads about a database failure: never a stack trace or a connection string. */
+export function describeDatabaseError(error: unknown): string {
+  const causes = [...chain(error)];
+  if (causes.some((e) => NO_PASSWORD.test(e.message ?? ''))) {
+    return 'the database server asks for a password and DATABASE_URL has none (postgres://user:password@host:port/database)';
+  }
+  const refused = causes.find((e) => e.code === '28P01' || e.code === '28000');
+  if (refused) return `the database refused the login: ${refused.message ?? refused.code ?? 'unknown reason'}`;
+  const root = causes.at(-1) ?? {};
+  const detail = [root.code, root.message].filter(Boolean).join(' ') || String(error);
+  return isConnectionError(error) ? `cannot reach the database (${detail}); is PostgreSQL running and DATABASE_URL right?` : detail;
+}

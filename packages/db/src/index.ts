@@ -1,8 +1,18 @@
 export { createDatabase, models, type Database, type DatabaseOptions, type PoolOptions } from './connection.js';
-export { startEmbeddedPostgres, freePort, defaultDataDir, DEFAULT_EMBEDDED_PORT, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded.js';
-export { classify, DataError, isConnectionError, type DataErrorKind } from './errors.js';
+export { startEmbeddedPostgres, freePort, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded.js';
+export {
+  ConfigError,
+  databaseEnv,
+  databaseOptions,
+  openDatabaseServer,
+  parseEnv,
+  toDatabaseConfig,
+  type DatabaseConfig,
+  type DatabaseServer,
+} from './config.js';
+export { classify, DataError, describeDatabaseError, isConnectionError, isCredentialError, type DataErrorKind } from './errors.js';
 export { createCatalogStore, type CatalogStore } from './store.js';
-export { createMigrator, MIGRATIONS_TABLE, type Migration, type MigrationContext, type MigrationStatus, type Migrator } from './migrator.js';
+export { createMigrator, hasPendingMigrations, MIGRATIONS_TABLE, type Migration, type MigrationContext, type MigrationStatus, type Migrator } from './migrator.js';
 export { seed, seedSynthetic, type SeedResult, type SyntheticOptions } from './seed.js';
 export { Category } from './models/category.js';
 export { Product } from './models/product.js';

@@ -3,13 +3,14 @@
  * Each migration and its bookkeeping row commit in one transaction; names carry no file extension,
  * so the compiled `.js` files in production match the `.ts` files applied in development.
  */
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import type { Transaction } from 'sequelize';
 import { Umzug, type UmzugStorage } from 'umzug';
-import type { Database } from './connection.js';
+import { within, type Database } from './connection.js';
 
 export interface MigrationContext {
   /** Runs SQL (several statements allowed) inside this migration's transaction. */
@@ -25,7 +26,9 @@ interface MigrationModule {
 }
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
-export const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url));
+const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url));
+/** Where the TypeScript sources live in a checkout; absent in a deployed package, which holds only dist/. */
+export const migrationSourcesDir = fileURLToPath(new URL('../src/migrations/', import.meta.url));
 // Arbitrary but fixed: every process of this service contends for the same lock.
 const LOCK_KEY = 727_361_001;
 
@@ -42,14 +45,21 @@ export interface Migrator {
   status(): Promise<MigrationStatus>;
 }
 
+async function namesIn(dir: string, extension: string): Promise<string[]> {
+  return (await readdir(dir))
+    .filter((file) => file.endsWith(extension) && !file.endsWith(`.d${extension}`) && !file.includes('.test.'))
+    .map((file) => basename(file, extension))
+    .sort();
+}
+
 async function migrationFiles(): Promise<{ name: string; path: string }[]> {
   // Run from src (tsx, vitest) we load the .ts files; compiled, the .js ones beside us.
   const extension = extname(fileURLToPath(import.meta.url));
-  const files = await readdir(migrationsDir);
-  return files
-    .filter((file) => file.endsWith(extension) && !file.endsWith(`.d${extension}`) && !file.includes('.test.'))
-    .sort()
-    .map((file) => ({ name: basename(file, extension), path: join(migrationsDir, file) }));
+  // Compiled in a checkout, the sources decide which migrations exist: a compiled file whose source was
+  // deleted is stale build output, never a migration.
+  const fromSources = extension === '.js' && existsSync(migrationSourcesDir);
+  const names = await namesIn(fromSources ? migrationSourcesDir : migrationsDir, fromSources ? '.ts' : extension);
+  return names.map((name) => ({ name, path: join(migrationsDir, `${name}${extension}`) }));
 }
 
 function storage(db: Database): UmzugStorage {
@@ -80,6 +90,8 @@ function umzug(db: Database, logger: Logger) {
       const sql = async (statement: string) => {
         await db.sequelize.query(statement, { transaction });
       };
+      // The service's statement timeout guards requests; a migration (an index on a big table) may take longer.
+      await sql('SET LOCAL statement_timeout = 0');
       await migration({ name, context: { sql, transaction } });
       const record =
         direction === 'up'
@@ -115,9 +127,19 @@ function umzug(db: Database, logger: Logger) {
 type Logger = (line: string) => void;
 
 /** Holds the session-level advisory lock on one dedicated connection (not a pooled one) while `fn` runs. */
-async function withLock<T>(url: string, fn: () => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, application_name: 'tradeos-catalog-migrator' });
-  await client.connect();
+async function withLock<T>(db: Database, fn: () => Promise<T>): Promise<T> {
+  const client = new pg.Client({
+    connectionString: db.url,
+    application_name: 'tradeos-catalog-migrator',
+    connectionTimeoutMillis: db.connectTimeoutMs,
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    // A refused login leaves the socket open until the server's authentication_timeout (60 s): close it now.
+    await client.end().catch(() => undefined);
+    throw error;
+  }
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
     try {
@@ -130,16 +152,32 @@ async function withLock<T>(url: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Applied and pending migrations, read without the lock and without creating anything, so a health check
+ * or a read-only role can ask. Each migration commits with its row, so the answer is never half-applied.
+ */
+async function migrationStatus(db: Database): Promise<MigrationStatus> {
+  const [table] = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [MIGRATIONS_TABLE]);
+  const executed = table?.present ? (await db.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY name`)).map((row) => row.name) : [];
+  const applied = new Set(executed);
+  return { executed, pending: (await migrationFiles()).map(({ name }) => name).filter((name) => !applied.has(name)) };
+}
+
+/** Whether migrations are pending, for /health: false when it cannot tell within `timeoutMs`; never throws. */
+export function hasPendingMigrations(db: Database, timeoutMs = 2_000): Promise<boolean> {
+  const check = migrationStatus(db).then(
+    ({ pending }) => pending.length > 0,
+    () => false,
+  );
+  return within(check, timeoutMs, false);
+}
+
 export function createMigrator(db: Database, logger: Logger = () => undefined): Migrator {
   const migrator = umzug(db, logger);
   return {
-    up: () => withLock(db.url, async () => (await migrator.up()).map((m) => m.name)),
-    down: (options) => withLock(db.url, async () => (await migrator.down(options)).map((m) => m.name)),
-    status: () =>
-      withLock(db.url, async () => ({
-        executed: (await migrator.executed()).map((m) => m.name),
-        pending: (await migrator.pending()).map((m) => m.name),
-      })),
+    up: () => withLock(db, async () => (await migrator.up()).map((m) => m.name)),
+    down: (options) => withLock(db, async () => (await migrator.down(options)).map((m) => m.name)),
+    status: () => migrationStatus(db),
   };
 }
 

@@ -5,6 +5,7 @@
 import type { Category, Product } from '@tradeos/contract';
 import type { Database } from './connection.js';
 import { classify } from './errors.js';
+import { hasPendingMigrations } from './migrator.js';
 import { createCategory, deleteCategory, getCategoryById, listCategories, updateCategory, type CategoryRow } from './queries/categories.js';
 import {
   createProduct,
@@ -92,6 +93,7 @@ export function createCatalogStore(db: Database) {
       delete: (id: number) => deleteCategory(db, id),
     }),
     ping: (timeoutMs: number) => db.ping(timeoutMs),
+    migrationsPending: (timeoutMs: number) => hasPendingMigrations(db, timeoutMs),
   };
 }
 

@@ -3,12 +3,12 @@
  * a throwaway embedded one) and a fresh database per test file, dropped afterwards. Never DATABASE_URL.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createDatabase, type Database } from './connection.js';
-import { startEmbeddedPostgres } from './embedded.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import type {} from 'vitest';
 import { createMigrator } from './migrator.js';
 
@@ -26,17 +26,38 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(testDatabaseUrl?: string): Promise<TestServer> {
-  if (testDatabaseUrl) return { adminUrl: testDatabaseUrl, stop: () => Promise.resolve() };
-  const dataDir = join(tmpdir(), `tradeos-test-pg-${randomBytes(6).toString('hex')}`);
+/** An embedded server in a fresh temp directory, removed again by `stop()`. */
+async function throwawayServer(prefix: string): Promise<{ server: EmbeddedPostgres; dataDir: string; stop: () => Promise<void> }> {
+  const dataDir = join(tmpdir(), `${prefix}-${randomBytes(6).toString('hex')}`);
   const server = await startEmbeddedPostgres({ dataDir, port: 0 });
   return {
-    adminUrl: server.adminUrl,
-    async stop() {
+    server,
+    dataDir,
+    stop: async () => {
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export async function startTestServer(testDatabaseUrl?: string): Promise<TestServer> {
+  if (testDatabaseUrl) return { adminUrl: testDatabaseUrl, stop: () => Promise.resolve() };
+  const { server, stop } = await throwawayServer('tradeos-test-pg');
+  return { adminUrl: server.adminUrl, stop };
+}
+
+/**
+ * A throwaway server that demands a password (SCRAM) from every TCP client, as managed PostgreSQL does.
+ * `url` names the role without its password, as an operator's incomplete DATABASE_URL would.
+ */
+export async function startPasswordServer(password: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const { server, dataDir, stop } = await throwawayServer('tradeos-scram-pg');
+  await admin(server.adminUrl, async (client) => {
+    await client.query(`ALTER ROLE postgres PASSWORD ${client.escapeLiteral(password)}`);
+    await writeFile(join(dataDir, 'pg_hba.conf'), 'host all all 127.0.0.1/32 scram-sha-256\n');
+    await client.query('SELECT pg_reload_conf()');
+  });
+  return { url: server.adminUrl, stop };
 }
 
 export interface TestDatabase {

@@ -1,0 +1,86 @@
+/**
+ * The database settings every entry point reads (the server's env.ts and the CLI): one zod schema, one set
+ * of defaults, and the one place that chooses between DATABASE_URL and the embedded server.
+ */
+import { z } from 'zod';
+import type { DatabaseOptions } from './connection.js';
+import { DEFAULT_EMBEDDED_PORT, defaultDataDir, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+
+/** An environment as `process.env` gives it; an empty value means unset. */
+export type EnvSource = Record<string, string | undefined>;
+
+export const DATABASE_DEFAULTS = {
+  poolMax: 10,
+  acquireTimeoutMs: 2_000,
+  statementTimeoutMs: 10_000,
+  connectTimeoutMs: 5_000,
+  embeddedDir: defaultDataDir,
+  embeddedPort: DEFAULT_EMBEDDED_PORT,
+} as const;
+
+const milliseconds = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+
+/** The database variables; an entry point may spread them into its own schema. */
+export const databaseEnv = {
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(DATABASE_DEFAULTS.poolMax),
+  DB_POOL_ACQUIRE_TIMEOUT_MS: milliseconds(100, DATABASE_DEFAULTS.acquireTimeoutMs),
+  DB_STATEMENT_TIMEOUT_MS: milliseconds(0, DATABASE_DEFAULTS.statementTimeoutMs),
+  DB_CONNECT_TIMEOUT_MS: milliseconds(100, DATABASE_DEFAULTS.connectTimeoutMs),
+  EMBEDDED_PG_DIR: z.string().min(1).default(DATABASE_DEFAULTS.embeddedDir),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65_535).default(DATABASE_DEFAULTS.embeddedPort),
+};
+
+export interface DatabaseConfig {
+  /** The external server; unset means the embedded one. */
+  url: string | undefined;
+  embedded: { dataDir: string; port: number };
+  pool: { max: number; acquireTimeoutMs: number };
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+/** A configuration problem, as the one line an operator sees: `invalid configuration: VARIABLE: reason`. */
+export class ConfigError extends Error {}
+
+/** Parses the environment against `shape`; empty values mean unset; the first problem is a ConfigError. */
+export function parseEnv<Shape extends z.ZodRawShape>(shape: Shape, source: EnvSource): z.infer<z.ZodObject<Shape>> {
+  const set = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = z.object(shape).safeParse(set);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new ConfigError(`invalid configuration: ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`);
+}
+
+/** The database part of already parsed variables (see `databaseEnv`). */
+export function toDatabaseConfig(values: z.infer<z.ZodObject<typeof databaseEnv>>): DatabaseConfig {
+  return {
+    url: values.DATABASE_URL,
+    embedded: { dataDir: values.EMBEDDED_PG_DIR, port: values.EMBEDDED_PG_PORT },
+    pool: { max: values.DB_POOL_MAX, acquireTimeoutMs: values.DB_POOL_ACQUIRE_TIMEOUT_MS },
+    statementTimeoutMs: values.DB_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: values.DB_CONNECT_TIMEOUT_MS,
+  };
+}
+
+export function loadDatabaseConfig(source: EnvSource): DatabaseConfig {
+  return toDatabaseConfig(parseEnv(databaseEnv, source));
+}
+
+/** `createDatabase` options for `url` under this configuration. */
+export function databaseOptions(config: DatabaseConfig, url: string): DatabaseOptions {
+  return { url, pool: config.pool, statementTimeoutMs: config.statementTimeoutMs, connectTimeoutMs: config.connectTimeoutMs };
+}
+
+export interface DatabaseServer {
+  url: string;
+  /** Set when the server is the embedded one this configuration selected (and possibly started). */
+  embedded?: EmbeddedPostgres;
+}
+
+/** DATABASE_URL when set, otherwise the embedded server (started, or joined if another process runs it). */
+export async function openDatabaseServer(config: DatabaseConfig): Promise<DatabaseServer> {
+  if (config.url) return { url: config.url };
+  const embedded = await startEmbeddedPostgres({ ...config.embedded, database: 'catalog' });
+  return { url: embedded.url, embedded };
+}
