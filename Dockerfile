@@ -1,12 +1,13 @@
 # Production image in two stages: the build stage compiles the workspace and writes a self-contained
 # deploy folder (the server, its production dependencies, no dev tools, no embedded PostgreSQL);
 # the runtime stage holds only that folder and starts node itself, so SIGTERM reaches the server.
-# .ci/run proves this folder and this command against PostgreSQL (apps/server/test/deploy.test.ts).
+# .ci/run proves this folder and this command against PostgreSQL (apps/server/test/container.test.ts).
 FROM node:20.20.2-bookworm-slim AS build
 ARG PNPM_VERSION=10.34.9
 RUN npm install -g pnpm@${PNPM_VERSION}
 WORKDIR /src
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json ./
+COPY packages/contract/package.json packages/contract/
 COPY packages/db/package.json packages/db/
 COPY packages/api/package.json packages/api/
 COPY apps/server/package.json apps/server/

@@ -64,6 +64,15 @@ describe('Dockerfile', () => {
     for (const cmd of [...all(instructions, 'CMD'), ...all(instructions, 'ENTRYPOINT')]) expect(() => JSON.parse(cmd) as unknown, 'DL3025: exec form').not.toThrow();
   });
 
+  it('copies every workspace package manifest before the frozen install, so the lockfile matches', async () => {
+    const [build] = (await dockerfileStages()) as [Instruction[]];
+    const install = build.findIndex((instruction) => instruction.keyword === 'RUN' && instruction.args.includes('pnpm install --frozen-lockfile'));
+    const copied = build.slice(0, install).filter((i) => i.keyword === 'COPY').flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    const manifests = (await Promise.all(['packages', 'apps'].map(async (dir) => (await readdir(join(root, dir))).map((name) => `${dir}/${name}/package.json`)))).flat();
+    expect(install).toBeGreaterThan(0);
+    for (const manifest of manifests) expect(copied, manifest).toContain(manifest);
+  });
+
   it('runs node itself from a runtime stage that holds only the deploy folder: no pnpm, no build tree', async () => {
     const stages = await dockerfileStages();
     expect(stages).toHaveLength(2);
