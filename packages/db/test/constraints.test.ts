@@ -95,6 +95,22 @@ describe('database constraints', () => {
     expect(stamps[1]! > stamps[0]!).toBe(true);
   });
 
+  it('updated_at moves by at least a millisecond, so three updates within one millisecond still differ as returned', async () => {
+    const [inserted] = await db.sequelize.query(`INSERT INTO products (name, price) VALUES ('Будильник', 10) RETURNING id`);
+    const { id } = (inserted as { id: number }[])[0]!;
+    // In one transaction now() stands still: only the trigger's step separates the three values.
+    const millis = await db.sequelize.transaction(async (transaction) => {
+      const stamps: number[] = [];
+      for (let i = 0; i < 3; i += 1) {
+        const [rows] = await db.sequelize.query(`UPDATE products SET quantity = quantity + 1 WHERE id = $1 RETURNING updated_at`, { bind: [id], transaction });
+        stamps.push((rows as { updated_at: Date }[])[0]!.updated_at.getTime());
+      }
+      return stamps;
+    });
+    expect(millis[1]! - millis[0]!).toBeGreaterThanOrEqual(1);
+    expect(millis[2]! - millis[1]!).toBeGreaterThanOrEqual(1);
+  });
+
   it('folds Cyrillic case in ILIKE and lower()', async () => {
     const [rows] = await db.sequelize.query(`SELECT 'НОУТБУК' ILIKE '%ноутбук%' AS ilike, lower('ЁЖИК') AS lower`);
     expect(rows).toEqual([{ ilike: true, lower: 'ёжик' }]);
