@@ -1,14 +1,20 @@
 /**
- * The database handle every other package is given: one Sequelize instance over a pg pool, its models
- * bound to that instance alone (repository mode), so tests and servers can hold several side by side.
+ * The database handle every other package is given: one Sequelize instance whose models carry the writes,
+ * a pg pool of its own for the hot reads, and a one-connection pool for health checks and cancellations.
  */
 import 'reflect-metadata';
-import type pg from 'pg';
+import pg from 'pg';
 import { Sequelize } from 'sequelize-typescript';
 import type { Repository } from 'sequelize-typescript';
+import { DataError, describeFailure, isConnectionError } from './errors.js';
 import { Category } from './models/category.js';
 import { Product } from './models/product.js';
 
+/**
+ * Each process opens up to `max` connections for the models (writes, category reads) and up to `max` for the
+ * hot reads (product pages, searches, single products), plus one for health checks and cancellations: at most
+ * `2 * max + 1` connections per process.
+ */
 export interface PoolOptions {
   max?: number;
   min?: number;
@@ -17,11 +23,19 @@ export interface PoolOptions {
   idleTimeoutMs?: number;
 }
 
+/** Whether the database answers, and why not when it does not (no secrets: the URL's password is masked). */
+export type Availability = { available: true } | { available: false; cause: string };
+
 export interface DatabaseOptions {
   url: string;
   pool?: PoolOptions;
   /** Server-side cap on one statement, so a slow query cannot hold a connection forever. */
   statementTimeoutMs?: number;
+  /**
+   * Client-side cap on one statement: when the server does not answer at all (hung, network gone), the call
+   * fails with a `timeout` DataError after this long. Default: the statement timeout plus one second.
+   */
+  queryTimeoutMs?: number;
   /** How long to wait for a new connection before reporting the database unreachable. */
   connectTimeoutMs?: number;
   logging?: (sql: string) => void;
@@ -33,68 +47,165 @@ export interface Database {
   readonly Category: Repository<Category>;
   readonly Product: Repository<Product>;
   /**
-   * One statement with bound values on a pooled connection, rows as the driver parses them. The hot
-   * path: Sequelize's pool and connections, without its per-query machinery.
+   * One statement with bound values on the hot-read pool, rows as the driver parses them. Ends when `signal`
+   * aborts or the query timeout passes: the statement is cancelled and its connection dropped.
    */
-  query<T>(sql: string, binds?: unknown[]): Promise<T[]>;
-  /** Resolves true when `SELECT 1` answers within `timeoutMs`, false otherwise; never throws. */
+  query<T>(sql: string, binds?: unknown[], signal?: AbortSignal): Promise<T[]>;
+  /** Resolves true when `SELECT 1` answers within `timeoutMs`, false otherwise; never throws. Busy pools do not delay it. */
   ping(timeoutMs?: number): Promise<boolean>;
+  /** Records the outcome of a call: a connection failure marks the database unavailable, a success available. */
+  report(outcome: unknown): void;
+  /** Calls `listener` on every change of availability (not on repeats); returns the unsubscribe function. */
+  watch(listener: (availability: Availability) => void): () => void;
   close(): Promise<void>;
 }
 
 export const models = [Category, Product] as const;
 
+/** The error text with the URL's password masked, for logs. */
+function masked(url: string, error: unknown): string {
+  const password = decodeURIComponent(new URL(url).password);
+  const text = describeFailure(error);
+  return password ? text.split(password).join('***') : text;
+}
+
 export function createDatabase(options: DatabaseOptions): Database {
   const { url, pool = {}, statementTimeoutMs = 30_000, connectTimeoutMs = 2_000 } = options;
+  const queryTimeoutMs = options.queryTimeoutMs ?? statementTimeoutMs + 1_000;
+  const max = pool.max ?? 10;
+  const acquireTimeoutMs = pool.acquireTimeoutMs ?? 2_000;
+  const idleTimeoutMs = pool.idleTimeoutMs ?? 10_000;
   const sequelize = new Sequelize(url, {
     dialect: 'postgres',
     logging: options.logging ?? false,
     repositoryMode: true,
     models: [...models],
-    pool: {
-      max: pool.max ?? 10,
-      min: pool.min ?? 0,
-      acquire: pool.acquireTimeoutMs ?? 2_000,
-      idle: pool.idleTimeoutMs ?? 10_000,
-    },
+    pool: { max, min: pool.min ?? 0, acquire: acquireTimeoutMs, idle: idleTimeoutMs },
     dialectOptions: {
       connectionTimeoutMillis: connectTimeoutMs,
       statement_timeout: statementTimeoutMs,
+      query_timeout: queryTimeoutMs,
       application_name: 'tradeos-catalog',
     },
   });
 
-  const manager = sequelize.connectionManager as unknown as {
-    getConnection(options: { type: 'read' | 'write' }): Promise<pg.Client>;
-    releaseConnection(connection: pg.Client): Promise<void>;
+  // The hot reads' pool: connections are taken for one statement each, so a cancelled one can simply be dropped.
+  const reads = new pg.Pool({
+    connectionString: url,
+    max,
+    min: pool.min ?? 0,
+    idleTimeoutMillis: idleTimeoutMs,
+    connectionTimeoutMillis: acquireTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    application_name: 'tradeos-catalog',
+  });
+  // Health checks and cancellations: a path that a saturated `reads` or Sequelize pool cannot starve.
+  const control = new pg.Pool({
+    connectionString: url,
+    max: 1,
+    idleTimeoutMillis: idleTimeoutMs,
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: 2_000,
+    query_timeout: 2_000,
+    application_name: 'tradeos-catalog-control',
+  });
+  // A broken idle connection is dropped by the pool; without a listener the error would end the process.
+  reads.on('error', () => undefined);
+  control.on('error', () => undefined);
+
+  // Each read connection's server process id, learned once per connection, so a statement can be cancelled.
+  const backends = new WeakMap<pg.PoolClient, Promise<number | undefined>>();
+  const backendOf = (client: pg.PoolClient) => {
+    let pid = backends.get(client);
+    if (!pid) {
+      pid = client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid').then(
+        (result) => result.rows[0]?.pid,
+        () => undefined,
+      );
+      backends.set(client, pid);
+    }
+    return pid;
   };
+  const cancel = async (pid: number | undefined) => {
+    if (pid !== undefined) await control.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+  };
+
+  let availability: Availability | undefined;
+  const listeners = new Set<(availability: Availability) => void>();
+  const settle = (next: Availability) => {
+    const changed = availability?.available !== next.available;
+    availability = next;
+    if (changed) for (const listener of listeners) listener(next);
+  };
+  const report = (outcome: unknown) => {
+    if (outcome === undefined) settle({ available: true });
+    else if (isConnectionError(outcome)) settle({ available: false, cause: masked(url, outcome) });
+  };
+
+  async function query<T>(sql: string, binds: unknown[] = [], signal?: AbortSignal): Promise<T[]> {
+    if (signal?.aborted) throw new DataError('timeout', 'The request was abandoned', undefined, { cause: signal.reason });
+    const client = await reads.connect();
+    const pid = backendOf(client);
+    const deadline = AbortSignal.timeout(queryTimeoutMs);
+    const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    return new Promise<T[]>((resolve, reject) => {
+      let done = false;
+      const finish = (release: boolean | Error | undefined) => {
+        done = true;
+        stop.removeEventListener('abort', onAbort);
+        client.release(release);
+      };
+      const onAbort = () => {
+        if (done) return;
+        // The connection may still be running the statement: drop it from the pool and cancel the statement.
+        finish(true);
+        void pid.then(cancel);
+        reject(new DataError('timeout', 'The database took too long to answer', undefined, { cause: stop.reason }));
+      };
+      stop.addEventListener('abort', onAbort, { once: true });
+      client.query<T & pg.QueryResultRow>(sql, binds).then(
+        (result) => {
+          if (done) return;
+          finish(undefined);
+          resolve(result.rows);
+        },
+        (error: unknown) => {
+          if (done) return;
+          finish(isConnectionError(error) ? (error as Error) : undefined);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
 
   return {
     url,
     sequelize,
-    async query<T>(sql: string, binds: unknown[] = []): Promise<T[]> {
-      const connection = await manager.getConnection({ type: 'write' });
-      try {
-        return (await connection.query<T & pg.QueryResultRow>(sql, binds)).rows;
-      } finally {
-        await manager.releaseConnection(connection);
-      }
-    },
     Category: sequelize.getRepository(Category),
     Product: sequelize.getRepository(Product),
+    query,
     async ping(timeoutMs = 2_000) {
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-      const query = this.query('SELECT 1').then(
-        () => true,
-        () => false,
+      const timeout = new Promise<Error>((resolve) => (timer = setTimeout(() => resolve(new DataError('unavailable', 'no answer to SELECT 1')), timeoutMs)));
+      const outcome = control.query('SELECT 1').then(
+        () => undefined,
+        (error: unknown) => error,
       );
       try {
-        return await Promise.race([query, timeout]);
+        const failure = await Promise.race([outcome, timeout]);
+        settle(failure === undefined ? { available: true } : { available: false, cause: masked(url, failure) });
+        return failure === undefined;
       } finally {
         clearTimeout(timer);
       }
     },
-    close: () => sequelize.close(),
+    report,
+    watch(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      await Promise.all([sequelize.close(), reads.end(), control.end()]);
+    },
   };
 }

@@ -21,6 +21,7 @@ interface ErrorLike {
   detail?: string;
   parent?: ErrorLike;
   original?: ErrorLike;
+  cause?: ErrorLike;
 }
 
 /** The error and its causes as the driver and Sequelize nest them. */
@@ -28,7 +29,7 @@ function* chain(error: unknown): Generator<ErrorLike> {
   let current = error as ErrorLike | undefined;
   for (let depth = 0; current && depth < 5; depth += 1) {
     yield current;
-    current = current.parent ?? current.original;
+    current = current.parent ?? current.original ?? current.cause;
   }
 }
 
@@ -88,12 +89,27 @@ function fromPostgres(error: ErrorLike, cause: unknown): DataError | undefined {
   }
 }
 
+/** True when the driver gave up waiting for an answer (its client-side `query_timeout`). */
+function isClientTimeout(error: unknown): boolean {
+  for (const current of chain(error)) if (current.message === 'Query read timeout') return true;
+  return false;
+}
+
 /** The classified form of a driver or Sequelize error; anything unknown is returned as it came. */
 export function classify(error: unknown): unknown {
   if (error instanceof DataError) return error;
   if (isConnectionError(error)) return new DataError('unavailable', 'The database is unavailable', undefined, { cause: error });
+  if (isClientTimeout(error)) return new DataError('timeout', 'The database took too long to answer', undefined, { cause: error });
   for (const current of chain(error)) {
     if (typeof current.code === 'string' && /^[0-9A-Z]{5}$/.test(current.code)) return fromPostgres(current, error) ?? error;
   }
   return error;
+}
+
+/** One line on why a call failed, from the innermost driver error: its code and message, for an operator's log. */
+export function describeFailure(error: unknown): string {
+  let innermost: ErrorLike | undefined;
+  for (const current of chain(error)) innermost = current;
+  if (!innermost) return String(error);
+  return [innermost.code, innermost.message].filter(Boolean).join(': ') || String(error);
 }
