@@ -1,6 +1,6 @@
 /** A live server on a fresh migrated database, for tests that speak real HTTP. */
 import type { AddressInfo } from 'node:net';
-import { seed, type Database } from '@tradeos/db';
+import { seed, type Database, type DatabaseOptions } from '@tradeos/db';
 import { createMigratedDatabase } from '@tradeos/db/testing';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
@@ -16,10 +16,12 @@ export interface LiveServer {
 export interface ServerOptions extends Partial<Omit<AppOptions, 'db'>> {
   /** Fill the catalog as `pnpm db:seed` does (4 categories, 48 products) before serving. */
   seeded?: boolean;
+  /** How the fresh database's handle is opened (pool size, timeouts). */
+  database?: Omit<DatabaseOptions, 'url'>;
 }
 
-export async function startServer({ seeded = false, ...options }: ServerOptions = {}): Promise<LiveServer> {
-  const { db, drop } = await createMigratedDatabase(inject('adminUrl'));
+export async function startServer({ seeded = false, database, ...options }: ServerOptions = {}): Promise<LiveServer> {
+  const { db, drop } = await createMigratedDatabase(inject('adminUrl'), database);
   if (seeded) await seed(db);
   const app = buildApp({ db, ...options });
   await app.listen({ port: 0, host: '127.0.0.1' });

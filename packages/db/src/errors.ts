@@ -2,7 +2,12 @@
  * Classifies driver errors into the kinds the API's storage port knows (`StoreError`), without anything of HTTP:
  * unique violations name their field, a missing category is a bad reference, a referenced row is in use.
  */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+// Socket failures, server shutdown/start-up (57P0x), connection exceptions (08xxx), and what refuses a new session:
+// a wrong password or role (28xxx), a missing database (3D000), too many connections (53300).
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '28000', '28P01', '3D000', '53300',
+]);
 const CONNECTION_NAMES = new Set([
   'SequelizeConnectionError',
   'SequelizeConnectionRefusedError',
