@@ -4,7 +4,6 @@ import { createDatabase } from '@tradeos/db';
 import { createTestDatabase, withDatabaseName } from '@tradeos/db/testing';
 import pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { buildApp } from '../src/app.js';
 import { call, startServer, type LiveServer } from './helpers.js';
 
 /** A logger destination that keeps every line, parsed. */
@@ -176,14 +175,15 @@ describe('why the database is down', () => {
     const { stream, lines } = logLines();
     const adminUrl = inject('adminUrl');
     const later = await createTestDatabase(adminUrl);
+    cleanup.push(() => later.drop());
     const name = decodeURIComponent(new URL(later.url).pathname.slice(1));
     await later.drop();
     // The database does not exist yet; the password is one a log must never show.
     const url = new URL(withDatabaseName(adminUrl, name));
     url.password = 'never-log-this-secret';
     const db = createDatabase({ url: url.toString() });
-    const app = buildApp({ db, logger: { level: 'info', stream } });
-    cleanup.push(() => db.close(), () => app.close());
+    cleanup.push(() => db.close());
+    const { app } = await serve({ db, logger: { level: 'info', stream } });
 
     for (let i = 0; i < 3; i += 1) expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(503);
     expect((await app.inject({ method: 'GET', url: '/products' })).statusCode).toBe(503);
@@ -196,7 +196,6 @@ describe('why the database is down', () => {
     await admin.connect();
     await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE template0 ENCODING 'UTF8'`);
     await admin.end();
-    cleanup.push(() => later.drop());
     for (let i = 0; i < 2; i += 1) expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     expect(lines.filter((line) => line.msg === 'database available')).toHaveLength(1);
     expect(lines.filter((line) => line.msg === 'database unavailable')).toHaveLength(1);

@@ -18,10 +18,12 @@ export interface ServerOptions extends Partial<Omit<AppOptions, 'db'>> {
   seeded?: boolean;
   /** How the fresh database's handle is opened (pool size, timeouts). */
   database?: Omit<DatabaseOptions, 'url'>;
+  /** Serve this handle instead of a fresh database; the caller keeps it (`close()` leaves it open). */
+  db?: Database;
 }
 
-export async function startServer({ seeded = false, database, ...options }: ServerOptions = {}): Promise<LiveServer> {
-  const { db, drop } = await createMigratedDatabase(inject('adminUrl'), database);
+export async function startServer({ seeded = false, database, db: given, ...options }: ServerOptions = {}): Promise<LiveServer> {
+  const { db, drop } = given ? { db: given, drop: () => Promise.resolve() } : await createMigratedDatabase(inject('adminUrl'), database);
   if (seeded) await seed(db);
   const app = buildApp({ db, ...options });
   await app.listen({ port: 0, host: '127.0.0.1' });

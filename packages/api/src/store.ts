@@ -3,26 +3,9 @@
  * types. The db package implements it; tests may hand in any other implementation. Failures a store reports
  * are `StoreError`s, classified by kind, so the router maps them to the contract without knowing the driver.
  */
-import type { Category, CategoryCreate, Product, ProductCreate, ProductSortKey } from '@tradeos/contract';
+import type { Category, CategoryCreate, PageOptions, Product, ProductCreate, ProductFilters } from '@tradeos/contract';
 
-export interface ProductFilters {
-  categoryId?: number;
-  /** Category name, any letter case. */
-  category?: string;
-  minPrice?: number;
-  maxPrice?: number;
-  inStock?: boolean;
-  /** Case-insensitive substring of the name; `%`, `_` and `\` match themselves. */
-  q?: string;
-}
-
-export interface PageOptions {
-  skip: number;
-  limit: number;
-  /** Omitted: `created_at` for lists, relevance for searches. */
-  sortBy?: ProductSortKey;
-  order: 'asc' | 'desc';
-}
+export type { PageOptions, ProductFilters };
 
 export interface Page<T> {
   items: T[];

@@ -5,23 +5,10 @@
 import type { Category, Product } from '@tradeos/contract';
 import type { Database } from './connection.js';
 import { classify, DataError } from './errors.js';
-import { createCategory, deleteCategory, getCategoryById, listCategories, updateCategory, type CategoryPatch, type CategoryRow } from './queries/categories.js';
-import {
-  createProduct,
-  deleteProduct,
-  getProductById,
-  getProductsByCategory,
-  getProductsWithFilters,
-  searchProducts,
-  updateProduct,
-  updateProductQuantity,
-  type PageOptions,
-  type ProductFilters,
-  type ProductPage,
-  type ProductPatch,
-  type ProductRow,
-  type QuantityChange,
-} from './queries/products.js';
+import * as categories from './queries/categories.js';
+import * as products from './queries/products.js';
+import type { CategoryPatch, CategoryRow } from './queries/categories.js';
+import type { PageOptions, ProductFilters, ProductPage, ProductPatch, ProductRow, QuantityChange } from './queries/products.js';
 
 /** The one place a database row becomes the contract's Product. */
 function toProduct(row: ProductRow): Product {
@@ -82,27 +69,27 @@ export function createCatalogStore(db: Database) {
   return {
     products: {
       list: (filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
-        run(signal, async () => toPage(await getProductsWithFilters(db, filters, page, signal))),
+        run(signal, async () => toPage(await products.getProductsWithFilters(db, filters, page, signal))),
       search: (q: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
-        run(signal, async () => toPage(await searchProducts(db, q, filters, page, signal))),
+        run(signal, async () => toPage(await products.searchProducts(db, q, filters, page, signal))),
       byCategory: (category: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
-        run(signal, async () => orNull(await getProductsByCategory(db, category, filters, page, signal), toPage)),
-      byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await getProductById(db, id, signal), toProduct)),
-      create: (fields: Parameters<typeof createProduct>[1], signal?: AbortSignal) => run(signal, async () => toProduct(await createProduct(db, fields))),
-      update: (id: number, patch: ProductPatch, signal?: AbortSignal) => run(signal, async () => orNull(await updateProduct(db, id, patch), toProduct)),
+        run(signal, async () => orNull(await products.getProductsByCategory(db, category, filters, page, signal), toPage)),
+      byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await products.getProductById(db, id, signal), toProduct)),
+      create: (fields: Parameters<typeof products.createProduct>[1], signal?: AbortSignal) => run(signal, async () => toProduct(await products.createProduct(db, fields))),
+      update: (id: number, patch: ProductPatch, signal?: AbortSignal) => run(signal, async () => orNull(await products.updateProduct(db, id, patch), toProduct)),
       changeQuantity: (id: number, change: QuantityChange, signal?: AbortSignal) =>
         run(signal, async () => {
-          const result = await updateProductQuantity(db, id, change);
+          const result = await products.updateProductQuantity(db, id, change);
           return result.status === 'ok' ? { status: result.status, product: toProduct(result.row) } : result;
         }),
-      delete: (id: number, signal?: AbortSignal) => run(signal, () => deleteProduct(db, id)),
+      delete: (id: number, signal?: AbortSignal) => run(signal, () => products.deleteProduct(db, id)),
     },
     categories: {
-      list: (signal?: AbortSignal) => run(signal, async () => (await listCategories(db)).map(toCategory)),
-      byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await getCategoryById(db, id), toCategory)),
-      create: (fields: Parameters<typeof createCategory>[1], signal?: AbortSignal) => run(signal, async () => toCategory(await createCategory(db, fields))),
-      update: (id: number, patch: CategoryPatch, signal?: AbortSignal) => run(signal, async () => orNull(await updateCategory(db, id, patch), toCategory)),
-      delete: (id: number, signal?: AbortSignal) => run(signal, () => deleteCategory(db, id)),
+      list: (signal?: AbortSignal) => run(signal, async () => (await categories.listCategories(db)).map(toCategory)),
+      byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await categories.getCategoryById(db, id), toCategory)),
+      create: (fields: Parameters<typeof categories.createCategory>[1], signal?: AbortSignal) => run(signal, async () => toCategory(await categories.createCategory(db, fields))),
+      update: (id: number, patch: CategoryPatch, signal?: AbortSignal) => run(signal, async () => orNull(await categories.updateCategory(db, id, patch), toCategory)),
+      delete: (id: number, signal?: AbortSignal) => run(signal, () => categories.deleteCategory(db, id)),
     },
     ping: (timeoutMs: number) => db.ping(timeoutMs),
   };

@@ -1,16 +1,10 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDatabase, type Database } from '../src/connection.js';
+import { describe, expect, it } from 'vitest';
+import { createDatabase } from '../src/connection.js';
 import { DataError } from '../src/errors.js';
-import { createMigratedDatabase } from '../src/testing.js';
+import { useMigratedDatabase } from '../src/fixture.js';
 
-let db: Database;
-let drop: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ db, drop } = await createMigratedDatabase(inject('adminUrl')));
-});
-afterAll(() => drop());
+const db = useMigratedDatabase();
 
 /** How many statements of this database are still running `pg_sleep`. */
 async function sleeping(): Promise<number> {

@@ -1,20 +1,16 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Database } from '../src/connection.js';
-import { createMigratedDatabase } from '../src/testing.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useMigratedDatabase } from '../src/fixture.js';
 
-let db: Database;
-let drop: () => Promise<void>;
+const db = useMigratedDatabase();
 let categoryId: number;
 
 beforeAll(async () => {
-  ({ db, drop } = await createMigratedDatabase(inject('adminUrl')));
   const [rows] = await db.sequelize.query(`INSERT INTO categories (name) VALUES ('Книги') RETURNING id`);
   categoryId = (rows as { id: number }[])[0]!.id;
   await db.sequelize.query(`INSERT INTO products (name, price, sku, category_id) VALUES ('Мастер и Маргарита', 599, 'BOOK-1', $1)`, {
     bind: [categoryId],
   });
 });
-afterAll(() => drop());
 
 /** Raw SQL bypasses the API and the models: only PostgreSQL itself can refuse these rows. */
 async function insertProduct(values: Record<string, unknown>): Promise<void> {

@@ -1,9 +1,9 @@
 import { QueryTypes } from 'sequelize';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/connection.js';
 import { getProductsWithFilters, searchProducts } from '../src/queries/products.js';
 import { seed, seedSynthetic } from '../src/seed.js';
-import { createMigratedDatabase } from '../src/testing.js';
+import { useMigratedDatabase } from '../src/fixture.js';
 
 /** One statement exactly as a query function sent it: Sequelize passes the query options, bind values included, to the logger. */
 interface Statement {
@@ -18,15 +18,13 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-let db: Database;
-let drop: () => Promise<void>;
+const db = useMigratedDatabase();
 let traced: Database;
 let electronics: number;
 const statements: Statement[] = [];
 
 // The catalog at load-test scale with fresh statistics: plans on a near-empty table say nothing about indexes.
 beforeAll(async () => {
-  ({ db, drop } = await createMigratedDatabase(inject('adminUrl')));
   await seed(db);
   await seedSynthetic(db, 100_000);
   await db.sequelize.query('VACUUM ANALYZE products');
@@ -42,9 +40,6 @@ beforeAll(async () => {
       return db.query<T>(sql, binds);
     },
   };
-}, 120_000);
-afterAll(async () => {
-  await drop();
 }, 120_000);
 
 /** Runs a query function on the traced handle and returns its one statement: the page and its count together. */

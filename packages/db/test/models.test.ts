@@ -1,35 +1,24 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Database } from '../src/connection.js';
-import { createMigratedDatabase } from '../src/testing.js';
+import { describe, expect, it } from 'vitest';
+import { useMigratedDatabase } from '../src/fixture.js';
 
-let db: Database;
-let drop: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ db, drop } = await createMigratedDatabase(inject('adminUrl')));
-});
-afterAll(() => drop());
+const db = useMigratedDatabase();
 
 describe('models', () => {
   it('round-trip every field of a category and a product, Cyrillic included', async () => {
     const category = await db.Category.create({ name: 'Электроника', description: 'Ноутбуки и смартфоны' });
-    const created = await db.Product.create({
+    const fields = {
       name: 'Ноутбук Lenovo IdeaPad 5',
       description: '14", 16 GB RAM — «тонкий и лёгкий» 🚀',
       price: '74990.50',
       quantity: 12,
       sku: 'LEN-IP5-14',
       category_id: category.id,
-    });
+    };
+    const created = await db.Product.create(fields);
     const product = await db.Product.findByPk(created.id, { include: [db.Category] });
     expect(product?.toJSON()).toMatchObject({
+      ...fields,
       id: created.id,
-      name: 'Ноутбук Lenovo IdeaPad 5',
-      description: '14", 16 GB RAM — «тонкий и лёгкий» 🚀',
-      price: '74990.50',
-      quantity: 12,
-      sku: 'LEN-IP5-14',
-      category_id: category.id,
       category: { id: category.id, name: 'Электроника', description: 'Ноутбуки и смартфоны' },
     });
     expect(product?.created_at).toBeInstanceOf(Date);

@@ -3,7 +3,7 @@
  * search, one product) are single SQL statements on the database's read pool, every value a bound parameter,
  * every column name taken from the model's attributes.
  */
-import type { ProductCreate, ProductSortKey } from '@tradeos/contract';
+import type { PageOptions, ProductCreate, ProductFilters, ProductSortKey } from '@tradeos/contract';
 import { QueryTypes, type InferAttributes, type Transaction } from 'sequelize';
 import type { Database } from '../connection.js';
 import type { Product } from '../models/product.js';
@@ -15,24 +15,7 @@ export type ProductRow = ProductAttributes & { category_name: string | null };
 
 export type ProductPatch = Partial<ProductCreate>;
 
-export interface ProductFilters {
-  categoryId?: number;
-  /** Category name, any letter case. */
-  category?: string;
-  minPrice?: number;
-  maxPrice?: number;
-  inStock?: boolean;
-  /** Case-insensitive substring of the name; `%`, `_` and `\` match themselves. */
-  q?: string;
-}
-
-export interface PageOptions {
-  skip: number;
-  limit: number;
-  /** Omitted: `created_at` for lists, relevance for searches. */
-  sortBy?: ProductSortKey;
-  order: 'asc' | 'desc';
-}
+export type { PageOptions, ProductFilters };
 
 export interface ProductPage {
   rows: ProductRow[];
