@@ -146,23 +146,24 @@ export function createDatabase(options: DatabaseOptions): Database {
     if (signal?.aborted) throw new DataError('timeout', 'The request was abandoned', undefined, { cause: signal.reason });
     const client = await reads.connect();
     const pid = backendOf(client);
-    const deadline = AbortSignal.timeout(queryTimeoutMs);
-    const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
     return new Promise<T[]>((resolve, reject) => {
       let done = false;
       const finish = (release: boolean | Error | undefined) => {
         done = true;
-        stop.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', stop);
         client.release(release);
       };
-      const onAbort = () => {
+      // The deadline passed or the caller gave up: the connection may still be running the statement, so it
+      // leaves the pool and the statement is cancelled on the server.
+      const stop = () => {
         if (done) return;
-        // The connection may still be running the statement: drop it from the pool and cancel the statement.
         finish(true);
         void pid.then(cancel);
-        reject(new DataError('timeout', 'The database took too long to answer', undefined, { cause: stop.reason }));
+        reject(new DataError('timeout', 'The database took too long to answer', undefined, { cause: signal?.reason }));
       };
-      stop.addEventListener('abort', onAbort, { once: true });
+      const timer = setTimeout(stop, queryTimeoutMs);
+      signal?.addEventListener('abort', stop, { once: true });
       client.query<T & pg.QueryResultRow>(sql, binds).then(
         (result) => {
           if (done) return;
