@@ -62,6 +62,12 @@ export interface Database {
 
 export const models = [Category, Product] as const;
 
+/** True when the call only waited too long for a connection of a full pool (Sequelize's or pg's). */
+function isPoolWait(error: unknown): boolean {
+  const { name, message } = error as { name?: string; message?: string };
+  return name === 'SequelizeConnectionAcquireTimeoutError' || message === 'timeout exceeded when trying to connect';
+}
+
 /** The error text with the URL's password masked, for logs. */
 function masked(url: string, error: unknown): string {
   const password = decodeURIComponent(new URL(url).password);
@@ -137,9 +143,10 @@ export function createDatabase(options: DatabaseOptions): Database {
     availability = next;
     if (changed) for (const listener of listeners) listener(next);
   };
+  // Waiting too long for a pooled connection says the pool is busy, not that the database is down (ping tells that).
   const report = (outcome: unknown) => {
     if (outcome === undefined) settle({ available: true });
-    else if (isConnectionError(outcome)) settle({ available: false, cause: masked(url, outcome) });
+    else if (isConnectionError(outcome) && !isPoolWait(outcome)) settle({ available: false, cause: masked(url, outcome) });
   };
 
   async function query<T>(sql: string, binds: unknown[] = [], signal?: AbortSignal): Promise<T[]> {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createDatabase } from '../src/connection.js';
 import { DataError } from '../src/errors.js';
 import { useMigratedDatabase } from '../src/fixture.js';
+import { createCatalogStore } from '../src/store.js';
 
 const db = useMigratedDatabase();
 
@@ -62,6 +63,23 @@ describe('the hot-read pool', () => {
 });
 
 describe('availability', () => {
+  it('does not change when a call only waited too long for a busy pool', async () => {
+    const busy = createDatabase({ url: db.url, pool: { max: 1, acquireTimeoutMs: 200 } });
+    const store = createCatalogStore(busy);
+    const seen: unknown[] = [];
+    busy.watch((availability) => seen.push(availability));
+    try {
+      expect(await busy.ping(1_000)).toBe(true);
+      const sleeper = busy.query('SELECT pg_sleep(1)');
+      const waited: unknown = await store.products.byId(1).catch((e: unknown) => e);
+      expect(waited).toMatchObject({ kind: 'unavailable' });
+      await sleeper;
+      expect(seen).toEqual([{ available: true }]);
+    } finally {
+      await busy.close();
+    }
+  });
+
   it('is reported to watchers once per change, with the cause and without the password', async () => {
     const url = new URL(db.url);
     url.password = 'hidden-password-123';
