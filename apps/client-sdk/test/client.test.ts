@@ -1,28 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { freePort, type Database } from '@tradeos/db';
-import { createMigratedDatabase } from '@tradeos/db/testing';
+import { freePort } from '@tradeos/db';
+import { useMigratedDatabase } from '@tradeos/db/fixture';
 import { buildApp } from '@tradeos/server/app';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalogClient, errorCode, isCatalogError, type CatalogClient, type CatalogClientOptions } from '../src/index.js';
 
-let db: Database;
-let drop: () => Promise<void>;
+const db = useMigratedDatabase();
 let app: ReturnType<typeof buildApp>;
 let base: string;
 let client: CatalogClient;
 
 beforeAll(async () => {
-  ({ db, drop } = await createMigratedDatabase(inject('adminUrl')));
   app = buildApp({ db });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   client = createCatalogClient({ url: base });
 });
-afterAll(async () => {
-  await app.close();
-  await drop();
-});
+afterAll(() => app.close());
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

@@ -146,6 +146,28 @@ export function buildApp({
   });
 
   const store = createCatalogStore(db);
+  /**
+   * The one way a request gets its router context. Its signal aborts at the request's deadline or when the client
+   * goes away, so no database call outlives the request: a hung database is a 503 on time, an abandoned query is cancelled.
+   */
+  const contextFor = (request: FastifyRequest, reply: FastifyReply) => {
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(new Error('request deadline passed')), requestTimeoutMs).unref();
+    reply.raw.once('close', () => {
+      clearTimeout(deadline);
+      controller.abort(new Error('response closed'));
+    });
+    return createContext({ store, requestId: request.id, log: request.log, signal: controller.signal });
+  };
+  // Why the database is down, once per change of state (the cause carries no password).
+  const unwatch = db.watch((availability) => {
+    if (availability.available) app.log.info('database available');
+    else app.log.error({ cause: availability.cause }, 'database unavailable');
+  });
+  app.addHook('onClose', (_instance, done) => {
+    unwatch();
+    done();
+  });
   if (apiKeys.length) app.addHook('preHandler', writeProtection(apiKeys));
   else app.log.warn('API_KEYS is not set: anyone who can reach this server can change the catalog');
   app.addHook('preHandler', rejectImpreciseNumbers);
@@ -154,7 +176,7 @@ export function buildApp({
   void app.register((api, _options, done) => {
     // The router's health procedure, answered with 503 (and the same body) when the database is down.
     api.get('/health', async (request, reply) => {
-      const health = await createCaller(createContext({ store, requestId: request.id, log: request.log })).health({});
+      const health = await createCaller(contextFor(request, reply)).health({});
       return reply.code(health.status === 'ok' ? 200 : 503).send(health);
     });
 
@@ -172,7 +194,7 @@ export function buildApp({
       handler: (request, reply) =>
         fastifyRequestHandler({
           router: appRouter,
-          createContext: () => createContext({ store, requestId: request.id, log: request.log }),
+          createContext: () => contextFor(request, reply),
           req: request,
           res: reply,
           path: request.params.path,
@@ -190,7 +212,7 @@ export function buildApp({
     const document = openApiDocument({ writeProtected: apiKeys.length > 0, rateLimited: rateLimit.max > 0 });
     api.get('/openapi.json', (_request, reply) => reply.send(document));
     registerSwaggerUi(api);
-    registerRest(api, store);
+    registerRest(api, contextFor);
     done();
   });
   return app;

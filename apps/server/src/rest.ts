@@ -4,7 +4,7 @@
  * precedence: unknown path 404, wrong method 405 (with Allow), then body size 413, media type 415, JSON
  * syntax 400, and only then validation 422 and the resolver's own 404/409.
  */
-import { createCaller, createContext, statusOf, toErrorBody, toTRPCError, ValidationError, type CatalogStore } from '@tradeos/api';
+import { createCaller, statusOf, toErrorBody, toTRPCError, ValidationError, type Context } from '@tradeos/api';
 import { ERRORS, operations, type HttpMethod, type Issue, type Operation } from '@tradeos/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { inputSchema, typeOf, type JsonSchema } from './json-schema.js';
@@ -70,7 +70,7 @@ function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown
 }
 
 /** The routes of every operation but health (app.ts answers it), and 405 for the other methods on their paths. */
-export function registerRest(app: FastifyInstance, store: CatalogStore): void {
+export function registerRest(app: FastifyInstance, contextFor: (request: FastifyRequest, reply: FastifyReply) => Context): void {
   const allowed = new Map<string, Set<HttpMethod>>();
   for (const [procedure, operation] of Object.entries(operations) as [string, Operation][]) {
     const url = operation.path.replace(/\{(\w+)\}/g, ':$1');
@@ -90,7 +90,7 @@ export function registerRest(app: FastifyInstance, store: CatalogStore): void {
       handler: async (request, reply) => {
         try {
           const input = buildInput(operation, fields, request);
-          const caller = createCaller(createContext({ store, requestId: request.id, log: request.log }));
+          const caller = createCaller(contextFor(request, reply));
           const output = await resolve(caller, procedure)(input);
           if (operation.success === 204) return reply.code(204).send();
           if (operation.success === 201) void reply.header('location', `${operation.path}/${(output as { id: number }).id}`);

@@ -1,27 +1,16 @@
-import type { AddressInfo } from 'node:net';
-import { createMigratedDatabase } from '@tradeos/db/testing';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { call } from './helpers.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, startServer, type LiveServer } from './helpers.js';
 
 const KEY = 'test-key-0123456789abcdef';
 const OTHER = 'second-key-0123456789abcdef';
-let app: FastifyInstance;
+let server: LiveServer;
 let base: string;
-let drop: () => Promise<void>;
 
 beforeAll(async () => {
-  const database = await createMigratedDatabase(inject('adminUrl'));
-  drop = database.drop;
-  app = buildApp({ db: database.db, apiKeys: [KEY, OTHER] });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  server = await startServer({ apiKeys: [KEY, OTHER] });
+  base = server.base;
 });
-afterAll(async () => {
-  await app.close();
-  await drop();
-});
+afterAll(() => server.close());
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 

@@ -1,25 +1,15 @@
-import type { AddressInfo } from 'node:net';
-import { createDatabase, freePort, type Database } from '@tradeos/db';
-import { createMigratedDatabase } from '@tradeos/db/testing';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildApp } from '../src/app.js';
+import { createDatabase, freePort } from '@tradeos/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type LiveServer } from './helpers.js';
 
-let db: Database;
-let drop: () => Promise<void>;
-let app: FastifyInstance;
+let server: LiveServer;
 let base: string;
 
 beforeAll(async () => {
-  ({ db, drop } = await createMigratedDatabase(inject('adminUrl')));
-  app = buildApp({ db });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  server = await startServer();
+  base = server.base;
 });
-afterAll(async () => {
-  await app.close();
-  await drop();
-});
+afterAll(() => server.close());
 
 describe('GET /health', () => {
   it('answers 200 connected, with a fresh request id', async () => {
@@ -37,10 +27,10 @@ describe('GET /health', () => {
 
   it('answers 503 disconnected within 2 s when the database is unreachable, without driver text', async () => {
     const down = createDatabase({ url: `postgres://postgres@127.0.0.1:${await freePort()}/nowhere` });
-    const broken = buildApp({ db: down });
+    const broken = await startServer({ db: down });
     try {
       const started = Date.now();
-      const response = await broken.inject({ method: 'GET', url: '/health' });
+      const response = await broken.app.inject({ method: 'GET', url: '/health' });
       expect(Date.now() - started).toBeLessThan(2_500);
       expect(response.statusCode).toBe(503);
       expect(response.json()).toEqual({ status: 'error', database: 'disconnected' });

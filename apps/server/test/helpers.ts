@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { freePort, seed, type Database } from '@tradeos/db';
+import { freePort, seed, type Database, type DatabaseOptions } from '@tradeos/db';
 import { createMigratedDatabase, createTestDatabase } from '@tradeos/db/testing';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
@@ -18,10 +18,14 @@ export interface LiveServer {
 export interface ServerOptions extends Partial<Omit<AppOptions, 'db'>> {
   /** Fill the catalog as `pnpm db:seed` does (4 categories, 48 products) before serving. */
   seeded?: boolean;
+  /** How the fresh database's handle is opened (pool size, timeouts). */
+  database?: Omit<DatabaseOptions, 'url'>;
+  /** Serve this handle instead of a fresh database; the caller keeps it (`close()` leaves it open). */
+  db?: Database;
 }
 
-export async function startServer({ seeded = false, ...options }: ServerOptions = {}): Promise<LiveServer> {
-  const { db, drop } = await createMigratedDatabase(inject('adminUrl'));
+export async function startServer({ seeded = false, database, db: given, ...options }: ServerOptions = {}): Promise<LiveServer> {
+  const { db, drop } = given ? { db: given, drop: () => Promise.resolve() } : await createMigratedDatabase(inject('adminUrl'), database);
   if (seeded) await seed(db);
   const app = buildApp({ db, ...options });
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -200,9 +200,13 @@ describe('PATCH /products/{id}/quantity', () => {
 
   it('never oversells: 100 parallel decrements against 50 in stock give 50 successes and 50 conflicts', async () => {
     const { id } = (await http('POST', '/products', { name: 'Дефицит', price: 1, quantity: 50 })).body as { id: number };
-    const statuses = await Promise.all(Array.from({ length: 100 }, () => http('PATCH', `/products/${id}/quantity`, { delta: -1 }).then((r) => r.status)));
+    const responses = await Promise.all(Array.from({ length: 100 }, () => http('PATCH', `/products/${id}/quantity`, { delta: -1 })));
+    const statuses = responses.map((response) => response.status);
     expect(statuses.filter((status) => status === 200)).toHaveLength(50);
     expect(statuses.filter((status) => status === 409)).toHaveLength(50);
+    // Each success saw its own decrement: every level from 49 down to 0 exactly once.
+    const levels = responses.flatMap((response) => (response.status === 200 ? [(response.body as { quantity: number }).quantity] : []));
+    expect(levels.sort((a, b) => b - a)).toEqual(Array.from({ length: 50 }, (_, i) => 49 - i));
     expect((await http('GET', `/products/${id}`)).body).toMatchObject({ quantity: 0, in_stock: false });
   });
 });

@@ -1,19 +1,16 @@
-import type { AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, createMigrator, freePort, startEmbeddedPostgres, type Database, type EmbeddedPostgres } from '@tradeos/db';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { call } from './helpers.js';
+import { call, startServer, type LiveServer } from './helpers.js';
 
 // A PostgreSQL of this test's own, so stopping it disturbs nothing else.
 const dataDir = join(tmpdir(), `tradeos-outage-${process.pid}`);
 let port: number;
 let postgres: EmbeddedPostgres;
 let db: Database;
-let app: FastifyInstance;
+let server: LiveServer;
 let base: string;
 
 beforeAll(async () => {
@@ -21,12 +18,11 @@ beforeAll(async () => {
   postgres = await startEmbeddedPostgres({ dataDir, port, database: 'catalog' });
   db = createDatabase({ url: postgres.url, pool: { max: 5 } });
   await createMigrator(db).up();
-  app = buildApp({ db });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  server = await startServer({ db });
+  base = server.base;
 });
 afterAll(async () => {
-  await app.close();
+  await server.close();
   await db.close();
   await postgres.stop();
   await rm(dataDir, { recursive: true, force: true });

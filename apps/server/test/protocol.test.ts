@@ -1,6 +1,5 @@
 import { createDatabase, freePort } from '@tradeos/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
 import { call, startServer, type LiveServer } from './helpers.js';
 
 let server: LiveServer;
@@ -137,7 +136,7 @@ describe('database unreachable', () => {
   it('answers API calls with 503 in the contract shape, without driver text', async () => {
     const port = await freePort();
     const down = createDatabase({ url: `postgres://postgres@127.0.0.1:${port}/catalog` });
-    const app = buildApp({ db: down });
+    const { app, close } = await startServer({ db: down });
     try {
       for (const url of ['/products', '/categories', '/products/1']) {
         const started = Date.now();
@@ -149,7 +148,7 @@ describe('database unreachable', () => {
         expect(response.body).not.toContain('ECONNREFUSED');
       }
     } finally {
-      await app.close();
+      await close();
       await down.close();
     }
   });

@@ -3,26 +3,9 @@
  * types. The db package implements it; tests may hand in any other implementation. Failures a store reports
  * are `StoreError`s, classified by kind, so the router maps them to the contract without knowing the driver.
  */
-import type { Category, CategoryCreate, Product, ProductCreate, ProductSortKey } from '@tradeos/contract';
+import type { Category, CategoryCreate, PageOptions, Product, ProductCreate, ProductFilters } from '@tradeos/contract';
 
-export interface ProductFilters {
-  categoryId?: number;
-  /** Category name, any letter case. */
-  category?: string;
-  minPrice?: number;
-  maxPrice?: number;
-  inStock?: boolean;
-  /** Case-insensitive substring of the name; `%`, `_` and `\` match themselves. */
-  q?: string;
-}
-
-export interface PageOptions {
-  skip: number;
-  limit: number;
-  /** Omitted: `created_at` for lists, relevance for searches. */
-  sortBy?: ProductSortKey;
-  order: 'asc' | 'desc';
-}
+export type { PageOptions, ProductFilters };
 
 export interface Page<T> {
   items: T[];
@@ -34,34 +17,38 @@ export type CategoryPatch = Partial<CategoryCreate>;
 export type QuantityChange = { delta: number } | { quantity: number };
 export type QuantityResult = { status: 'ok'; product: Product } | { status: 'not_found' } | { status: 'insufficient'; quantity: number };
 
+/**
+ * Every call takes an optional `signal`: when it aborts (the request's deadline passed, or its client left) the
+ * call ends at once with a `timeout` StoreError, and the store cancels the database work it can.
+ */
 export interface ProductStore {
-  list(filters: ProductFilters, page: PageOptions): Promise<Page<Product>>;
+  list(filters: ProductFilters, page: PageOptions, signal?: AbortSignal): Promise<Page<Product>>;
   /** Like `list`; without `page.sortBy`: exact name, then names starting with `q`, then the rest. */
-  search(q: string, filters: ProductFilters, page: PageOptions): Promise<Page<Product>>;
+  search(q: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal): Promise<Page<Product>>;
   /** Null when no category has this name (any letter case). */
-  byCategory(category: string, filters: ProductFilters, page: PageOptions): Promise<Page<Product> | null>;
-  byId(id: number): Promise<Product | null>;
-  create(fields: ProductCreate): Promise<Product>;
+  byCategory(category: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal): Promise<Page<Product> | null>;
+  byId(id: number, signal?: AbortSignal): Promise<Product | null>;
+  create(fields: ProductCreate, signal?: AbortSignal): Promise<Product>;
   /** Null when the product does not exist. */
-  update(id: number, patch: ProductPatch): Promise<Product | null>;
+  update(id: number, patch: ProductPatch, signal?: AbortSignal): Promise<Product | null>;
   /** One atomic change: never takes the stock below 0. */
-  changeQuantity(id: number, change: QuantityChange): Promise<QuantityResult>;
+  changeQuantity(id: number, change: QuantityChange, signal?: AbortSignal): Promise<QuantityResult>;
   /** False when the product did not exist. */
-  delete(id: number): Promise<boolean>;
+  delete(id: number, signal?: AbortSignal): Promise<boolean>;
 }
 
 export interface CategoryStore {
-  list(): Promise<Category[]>;
-  byId(id: number): Promise<Category | null>;
-  create(fields: CategoryCreate): Promise<Category>;
-  update(id: number, patch: CategoryPatch): Promise<Category | null>;
-  delete(id: number): Promise<boolean>;
+  list(signal?: AbortSignal): Promise<Category[]>;
+  byId(id: number, signal?: AbortSignal): Promise<Category | null>;
+  create(fields: CategoryCreate, signal?: AbortSignal): Promise<Category>;
+  update(id: number, patch: CategoryPatch, signal?: AbortSignal): Promise<Category | null>;
+  delete(id: number, signal?: AbortSignal): Promise<boolean>;
 }
 
 export interface CatalogStore {
   products: ProductStore;
   categories: CategoryStore;
-  /** True when the database answers within `timeoutMs`; never throws. */
+  /** True when the database answers within `timeoutMs`; never throws, and a busy store does not delay it. */
   ping(timeoutMs: number): Promise<boolean>;
   /** True when migrations this build knows are not applied yet (false when that cannot be told in `timeoutMs`). */
   migrationsPending(timeoutMs: number): Promise<boolean>;

@@ -1,21 +1,18 @@
-import { createCatalogStore, type Database } from '@tradeos/db';
-import { createMigratedDatabase } from '@tradeos/db/testing';
+import { createCatalogStore } from '@tradeos/db';
+import { useMigratedDatabase } from '@tradeos/db/fixture';
 import { TRPCError } from '@trpc/server';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../src/context.js';
 import { ValidationError } from '../src/errors.js';
 import { createCaller } from '../src/root.js';
 
-let db: Database;
-let drop: () => Promise<void>;
+const db = useMigratedDatabase();
 const logged: object[] = [];
 let caller: ReturnType<typeof createCaller>;
 
-beforeAll(async () => {
-  ({ db, drop } = await createMigratedDatabase(inject('adminUrl')));
+beforeAll(() => {
   caller = createCaller(createContext({ store: createCatalogStore(db), requestId: 'req-1', log: { error: (details) => logged.push(details) } }));
 });
-afterAll(() => drop());
 
 async function failure(promise: Promise<unknown>): Promise<TRPCError> {
   const error = await promise.then(

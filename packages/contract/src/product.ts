@@ -113,6 +113,27 @@ export const ProductByCategoryQuery = z
   .superRefine(priceBounds);
 export type ProductByCategoryQuery = z.input<typeof ProductByCategoryQuery>;
 
+/** A list query's filters as storage takes them (shared by the API's storage port and the db package that implements it). */
+export interface ProductFilters {
+  categoryId?: number;
+  /** Category name, any letter case. */
+  category?: string;
+  minPrice?: number;
+  maxPrice?: number;
+  inStock?: boolean;
+  /** Case-insensitive substring of the name; `%`, `_` and `\` match themselves. */
+  q?: string;
+}
+
+/** A list query's paging and order as storage takes them. */
+export interface PageOptions {
+  skip: number;
+  limit: number;
+  /** Omitted: `created_at` for lists, relevance for searches. */
+  sortBy?: ProductSortKey;
+  order: 'asc' | 'desc';
+}
+
 export const ProductPage = z
   .object({
     items: z.array(Product),

@@ -1,15 +1,21 @@
 /**
- * The database handle every other package is given: one Sequelize instance over a pg pool, its models
- * bound to that instance alone (repository mode), so tests and servers can hold several side by side.
+ * The database handle every other package is given: one Sequelize instance whose models carry the writes,
+ * a pg pool of its own for the hot reads, and a one-connection pool for health checks and cancellations.
  */
 import 'reflect-metadata';
-import type pg from 'pg';
+import pg from 'pg';
 import { Sequelize } from 'sequelize-typescript';
 import type { Repository } from 'sequelize-typescript';
 import { DATABASE_DEFAULTS } from './config.js';
+import { DataError, describeDatabaseError, isConnectionError } from './errors.js';
 import { Category } from './models/category.js';
 import { Product } from './models/product.js';
 
+/**
+ * Each process opens up to `max` connections for the models (writes, category reads) and up to `max` for the
+ * hot reads (product pages, searches, single products), plus one for health checks and cancellations: at most
+ * `2 * max + 1` connections per process.
+ */
 export interface PoolOptions {
   max?: number;
   min?: number;
@@ -18,11 +24,19 @@ export interface PoolOptions {
   idleTimeoutMs?: number;
 }
 
+/** Whether the database answers, and why not when it does not (no secrets: the URL's password is masked). */
+export type Availability = { available: true } | { available: false; cause: string };
+
 export interface DatabaseOptions {
   url: string;
   pool?: PoolOptions;
   /** Server-side cap on one statement, so a slow query cannot hold a connection forever. */
   statementTimeoutMs?: number;
+  /**
+   * Client-side cap on one statement: when the server does not answer at all (hung, network gone), the call
+   * fails with a `timeout` DataError after this long. Default: the statement timeout plus one second.
+   */
+  queryTimeoutMs?: number;
   /** How long to wait for a new connection before reporting the database unreachable. */
   connectTimeoutMs?: number;
   logging?: (sql: string) => void;
@@ -36,12 +50,18 @@ export interface Database {
   readonly Category: Repository<Category>;
   readonly Product: Repository<Product>;
   /**
-   * One statement with bound values on a pooled connection, rows as the driver parses them. The hot
-   * path: Sequelize's pool and connections, without its per-query machinery.
+   * One statement with bound values on the hot-read pool, rows as the driver parses them. Ends when `signal`
+   * aborts or the query timeout passes: the statement is cancelled and its connection dropped.
    */
-  query<T>(sql: string, binds?: unknown[]): Promise<T[]>;
-  /** Resolves true when `SELECT 1` answers within `timeoutMs`, false otherwise; never throws. */
+  query<T>(sql: string, binds?: unknown[], signal?: AbortSignal): Promise<T[]>;
+  /** One small statement on the control connection, which busy pools cannot starve: health checks only. */
+  probe<T>(sql: string, binds?: unknown[]): Promise<T[]>;
+  /** Resolves true when `SELECT 1` answers within `timeoutMs`, false otherwise; never throws. Busy pools do not delay it. */
   ping(timeoutMs?: number): Promise<boolean>;
+  /** Records the outcome of a call: a connection failure marks the database unavailable, a success available. */
+  report(outcome: unknown): void;
+  /** Calls `listener` on every change of availability (not on repeats); returns the unsubscribe function. */
+  watch(listener: (availability: Availability) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -58,6 +78,19 @@ export async function within<T>(work: Promise<T>, timeoutMs: number, fallback: T
   }
 }
 
+/** True when the call only waited too long for a connection of a full pool (Sequelize's or pg's). */
+function isPoolWait(error: unknown): boolean {
+  const { name, message } = error as { name?: string; message?: string };
+  return name === 'SequelizeConnectionAcquireTimeoutError' || message === 'timeout exceeded when trying to connect';
+}
+
+/** The error text with the URL's password masked, for logs. */
+function masked(url: string, error: unknown): string {
+  const password = decodeURIComponent(new URL(url).password);
+  const text = describeDatabaseError(error);
+  return password ? text.split(password).join('***') : text;
+}
+
 export function createDatabase(options: DatabaseOptions): Database {
   const {
     url,
@@ -65,50 +98,139 @@ export function createDatabase(options: DatabaseOptions): Database {
     statementTimeoutMs = DATABASE_DEFAULTS.statementTimeoutMs,
     connectTimeoutMs = DATABASE_DEFAULTS.connectTimeoutMs,
   } = options;
+  const queryTimeoutMs = options.queryTimeoutMs ?? statementTimeoutMs + 1_000;
+  const max = pool.max ?? DATABASE_DEFAULTS.poolMax;
+  const acquireTimeoutMs = pool.acquireTimeoutMs ?? DATABASE_DEFAULTS.acquireTimeoutMs;
+  const idleTimeoutMs = pool.idleTimeoutMs ?? 10_000;
   const sequelize = new Sequelize(url, {
     dialect: 'postgres',
     logging: options.logging ?? false,
     repositoryMode: true,
     models: [...models],
-    pool: {
-      max: pool.max ?? DATABASE_DEFAULTS.poolMax,
-      min: pool.min ?? 0,
-      acquire: pool.acquireTimeoutMs ?? DATABASE_DEFAULTS.acquireTimeoutMs,
-      idle: pool.idleTimeoutMs ?? 10_000,
-    },
+    pool: { max, min: pool.min ?? 0, acquire: acquireTimeoutMs, idle: idleTimeoutMs },
     dialectOptions: {
       connectionTimeoutMillis: connectTimeoutMs,
       statement_timeout: statementTimeoutMs,
+      query_timeout: queryTimeoutMs,
       application_name: 'tradeos-catalog',
     },
   });
 
-  const manager = sequelize.connectionManager as unknown as {
-    getConnection(options: { type: 'read' | 'write' }): Promise<pg.Client>;
-    releaseConnection(connection: pg.Client): Promise<void>;
+  // The hot reads' pool: connections are taken for one statement each, so a cancelled one can simply be dropped.
+  const reads = new pg.Pool({
+    connectionString: url,
+    max,
+    min: pool.min ?? 0,
+    idleTimeoutMillis: idleTimeoutMs,
+    connectionTimeoutMillis: acquireTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    application_name: 'tradeos-catalog',
+  });
+  // Health checks and cancellations: a path that a saturated `reads` or Sequelize pool cannot starve.
+  const control = new pg.Pool({
+    connectionString: url,
+    max: 1,
+    idleTimeoutMillis: idleTimeoutMs,
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: 2_000,
+    query_timeout: 2_000,
+    application_name: 'tradeos-catalog-control',
+  });
+  // A broken idle connection is dropped by the pool; without a listener the error would end the process.
+  reads.on('error', () => undefined);
+  control.on('error', () => undefined);
+
+  // Each read connection's server process id, learned once per connection, so a statement can be cancelled.
+  const backends = new WeakMap<pg.PoolClient, Promise<number | undefined>>();
+  const backendOf = (client: pg.PoolClient) => {
+    let pid = backends.get(client);
+    if (!pid) {
+      pid = client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid').then(
+        (result) => result.rows[0]?.pid,
+        () => undefined,
+      );
+      backends.set(client, pid);
+    }
+    return pid;
   };
+  const cancel = async (pid: number | undefined) => {
+    if (pid !== undefined) await control.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+  };
+
+  let availability: Availability | undefined;
+  const listeners = new Set<(availability: Availability) => void>();
+  const settle = (next: Availability) => {
+    const changed = availability?.available !== next.available;
+    availability = next;
+    if (changed) for (const listener of listeners) listener(next);
+  };
+  // Waiting too long for a pooled connection says the pool is busy, not that the database is down (ping tells that).
+  const report = (outcome: unknown) => {
+    if (outcome === undefined) settle({ available: true });
+    else if (isConnectionError(outcome) && !isPoolWait(outcome)) settle({ available: false, cause: masked(url, outcome) });
+  };
+
+  async function query<T>(sql: string, binds: unknown[] = [], signal?: AbortSignal): Promise<T[]> {
+    if (signal?.aborted) throw new DataError('timeout', 'The request was abandoned', undefined, { cause: signal.reason });
+    const client = await reads.connect();
+    const pid = backendOf(client);
+    return new Promise<T[]>((resolve, reject) => {
+      let done = false;
+      const finish = (release: boolean | Error | undefined) => {
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', stop);
+        client.release(release);
+      };
+      // The deadline passed or the caller gave up: the connection may still be running the statement, so it
+      // leaves the pool and the statement is cancelled on the server.
+      const stop = () => {
+        if (done) return;
+        finish(true);
+        void pid.then(cancel);
+        reject(new DataError('timeout', 'The database took too long to answer', undefined, { cause: signal?.reason }));
+      };
+      const timer = setTimeout(stop, queryTimeoutMs);
+      signal?.addEventListener('abort', stop, { once: true });
+      client.query<T & pg.QueryResultRow>(sql, binds).then(
+        (result) => {
+          if (done) return;
+          finish(undefined);
+          resolve(result.rows);
+        },
+        (error: unknown) => {
+          if (done) return;
+          finish(isConnectionError(error) ? (error as Error) : undefined);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
 
   return {
     url,
     connectTimeoutMs,
     sequelize,
-    async query<T>(sql: string, binds: unknown[] = []): Promise<T[]> {
-      const connection = await manager.getConnection({ type: 'write' });
-      try {
-        return (await connection.query<T & pg.QueryResultRow>(sql, binds)).rows;
-      } finally {
-        await manager.releaseConnection(connection);
-      }
-    },
     Category: sequelize.getRepository(Category),
     Product: sequelize.getRepository(Product),
-    ping(timeoutMs = 2_000) {
-      const query = this.query('SELECT 1').then(
-        () => true,
-        () => false,
+    query,
+    probe: async <T>(sql: string, binds: unknown[] = []) => (await control.query<T & pg.QueryResultRow>(sql, binds)).rows,
+    async ping(timeoutMs = 2_000) {
+      const outcome = control.query('SELECT 1').then(
+        () => undefined,
+        (error: unknown) => error,
       );
-      return within(query, timeoutMs, false);
+      const failure = await within(outcome, timeoutMs, new DataError('unavailable', 'no answer to SELECT 1'));
+      settle(failure === undefined ? { available: true } : { available: false, cause: masked(url, failure) });
+      return failure === undefined;
     },
-    close: () => sequelize.close(),
+    report,
+    watch(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      await Promise.all([sequelize.close(), reads.end(), control.end()]);
+    },
   };
 }

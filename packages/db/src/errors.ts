@@ -2,7 +2,12 @@
  * Classifies driver errors into the kinds the API's storage port knows (`StoreError`), without anything of HTTP:
  * unique violations name their field, a missing category is a bad reference, a referenced row is in use.
  */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+// Socket failures, server shutdown/start-up (57P0x), connection exceptions (08xxx), and what refuses a new session:
+// a wrong password or role (28xxx), a missing database (3D000), too many connections (53300).
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '28000', '28P01', '3D000', '53300',
+]);
 const CONNECTION_NAMES = new Set([
   'SequelizeConnectionError',
   'SequelizeConnectionRefusedError',
@@ -21,6 +26,7 @@ interface ErrorLike {
   detail?: string;
   parent?: ErrorLike;
   original?: ErrorLike;
+  cause?: ErrorLike;
 }
 
 /** The error and its causes as the driver and Sequelize nest them. */
@@ -28,7 +34,7 @@ function* chain(error: unknown): Generator<ErrorLike> {
   let current = error as ErrorLike | undefined;
   for (let depth = 0; current && depth < 5; depth += 1) {
     yield current;
-    current = current.parent ?? current.original;
+    current = current.parent ?? current.original ?? current.cause;
   }
 }
 
@@ -88,10 +94,17 @@ function fromPostgres(error: ErrorLike, cause: unknown): DataError | undefined {
   }
 }
 
+/** True when the driver gave up waiting for an answer (its client-side `query_timeout`). */
+function isClientTimeout(error: unknown): boolean {
+  for (const current of chain(error)) if (current.message === 'Query read timeout') return true;
+  return false;
+}
+
 /** The classified form of a driver or Sequelize error; anything unknown is returned as it came. */
 export function classify(error: unknown): unknown {
   if (error instanceof DataError) return error;
   if (isConnectionError(error)) return new DataError('unavailable', 'The database is unavailable', undefined, { cause: error });
+  if (isClientTimeout(error)) return new DataError('timeout', 'The database took too long to answer', undefined, { cause: error });
   for (const current of chain(error)) {
     if (typeof current.code === 'string' && /^[0-9A-Z]{5}$/.test(current.code)) return fromPostgres(current, error) ?? error;
   }

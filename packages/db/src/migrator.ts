@@ -156,16 +156,17 @@ async function withLock<T>(db: Database, fn: () => Promise<T>): Promise<T> {
  * Applied and pending migrations, read without the lock and without creating anything, so a health check
  * or a read-only role can ask. Each migration commits with its row, so the answer is never half-applied.
  */
-async function migrationStatus(db: Database): Promise<MigrationStatus> {
-  const [table] = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [MIGRATIONS_TABLE]);
-  const executed = table?.present ? (await db.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY name`)).map((row) => row.name) : [];
+async function migrationStatus(query: Database['query']): Promise<MigrationStatus> {
+  const [table] = await query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [MIGRATIONS_TABLE]);
+  const executed = table?.present ? (await query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY name`)).map((row) => row.name) : [];
   const applied = new Set(executed);
   return { executed, pending: (await migrationFiles()).map(({ name }) => name).filter((name) => !applied.has(name)) };
 }
 
 /** Whether migrations are pending, for /health: false when it cannot tell within `timeoutMs`; never throws. */
 export function hasPendingMigrations(db: Database, timeoutMs = 2_000): Promise<boolean> {
-  const check = migrationStatus(db).then(
+  // On the control connection, like the ping beside it: a saturated pool must not delay /health.
+  const check = migrationStatus((sql, binds) => db.probe(sql, binds)).then(
     ({ pending }) => pending.length > 0,
     () => false,
   );
@@ -177,7 +178,7 @@ export function createMigrator(db: Database, logger: Logger = () => undefined): 
   return {
     up: () => withLock(db, async () => (await migrator.up()).map((m) => m.name)),
     down: (options) => withLock(db, async () => (await migrator.down(options)).map((m) => m.name)),
-    status: () => migrationStatus(db),
+    status: () => migrationStatus((sql, binds) => db.query(sql, binds)),
   };
 }
 

@@ -4,24 +4,12 @@
  */
 import type { Category, Product } from '@tradeos/contract';
 import type { Database } from './connection.js';
-import { classify } from './errors.js';
+import { classify, DataError } from './errors.js';
 import { hasPendingMigrations } from './migrator.js';
-import { createCategory, deleteCategory, getCategoryById, listCategories, updateCategory, type CategoryRow } from './queries/categories.js';
-import {
-  createProduct,
-  deleteProduct,
-  getProductById,
-  getProductsByCategory,
-  getProductsWithFilters,
-  searchProducts,
-  updateProduct,
-  updateProductQuantity,
-  type PageOptions,
-  type ProductFilters,
-  type ProductPage,
-  type ProductRow,
-  type QuantityChange,
-} from './queries/products.js';
+import * as categories from './queries/categories.js';
+import * as products from './queries/products.js';
+import type { CategoryPatch, CategoryRow } from './queries/categories.js';
+import type { PageOptions, ProductFilters, ProductPage, ProductPatch, ProductRow, QuantityChange } from './queries/products.js';
 
 /** The one place a database row becomes the contract's Product. */
 function toProduct(row: ProductRow): Product {
@@ -40,6 +28,7 @@ function toProduct(row: ProductRow): Product {
   };
 }
 
+/** The one place a database row becomes the contract's Category. */
 function toCategory(row: CategoryRow): Category {
   return {
     id: row.id,
@@ -54,44 +43,55 @@ function toCategory(row: CategoryRow): Category {
 const toPage = ({ rows, total }: ProductPage) => ({ items: rows.map(toProduct), total });
 const orNull = <R, T>(row: R | null, map: (row: R) => T): T | null => (row ? map(row) : null);
 
-/** Wraps every method of `methods` so that what it throws arrives classified. */
-function classified<T extends Record<string, (...args: never[]) => Promise<unknown>>>(methods: T): T {
-  return Object.fromEntries(
-    Object.entries(methods).map(([name, method]) => [
-      name,
-      async (...args: never[]) => {
-        try {
-          return await method(...args);
-        } catch (error) {
-          throw classify(error);
-        }
-      },
-    ]),
-  ) as T;
+/** Rejects with a `timeout` DataError as soon as `signal` aborts (the request's deadline passed, or its client left). */
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new DataError('timeout', 'The database took too long to answer', undefined, { cause: signal.reason }));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 export function createCatalogStore(db: Database) {
+  /** Runs one store call: bounded by `signal`, its outcome reported to the database's availability, failures classified. */
+  const run = async <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> => {
+    try {
+      const result = await (signal ? abortable(work(), signal) : work());
+      db.report(undefined);
+      return result;
+    } catch (error) {
+      db.report(error);
+      throw classify(error);
+    }
+  };
+
   return {
-    products: classified({
-      list: async (filters: ProductFilters, page: PageOptions) => toPage(await getProductsWithFilters(db, filters, page)),
-      search: async (q: string, filters: ProductFilters, page: PageOptions) => toPage(await searchProducts(db, q, filters, page)),
-      byCategory: async (category: string, filters: ProductFilters, page: PageOptions) => orNull(await getProductsByCategory(db, category, filters, page), toPage),
-      byId: async (id: number) => orNull(await getProductById(db, id), toProduct),
-      create: async (fields: Parameters<typeof createProduct>[1]) => toProduct(await createProduct(db, fields)),
-      update: async (id: number, patch: Parameters<typeof updateProduct>[2]) => orNull(await updateProduct(db, id, patch), toProduct),
-      changeQuantity: async (id: number, change: QuantityChange) => {
-        const result = await updateProductQuantity(db, id, change);
-        return result.status === 'ok' ? { status: result.status, product: toProduct(result.row) } : result;
-      },
-      delete: (id: number) => deleteProduct(db, id),
-    }),
-    categories: classified({
-      list: async () => (await listCategories(db)).map(toCategory),
-      byId: async (id: number) => orNull(await getCategoryById(db, id), toCategory),
-      create: async (fields: Parameters<typeof createCategory>[1]) => toCategory(await createCategory(db, fields)),
-      update: async (id: number, patch: Parameters<typeof updateCategory>[2]) => orNull(await updateCategory(db, id, patch), toCategory),
-      delete: (id: number) => deleteCategory(db, id),
-    }),
+    products: {
+      list: (filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
+        run(signal, async () => toPage(await products.getProductsWithFilters(db, filters, page, signal))),
+      search: (q: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
+        run(signal, async () => toPage(await products.searchProducts(db, q, filters, page, signal))),
+      byCategory: (category: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
+        run(signal, async () => orNull(await products.getProductsByCategory(db, category, filters, page, signal), toPage)),
+      byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await products.getProductById(db, id, signal), toProduct)),
+      create: (fields: Parameters<typeof products.createProduct>[1], signal?: AbortSignal) => run(signal, async () => toProduct(await products.createProduct(db, fields))),
+      update: (id: number, patch: ProductPatch, signal?: AbortSignal) => run(signal, async () => orNull(await products.updateProduct(db, id, patch), toProduct)),
+      changeQuantity: (id: number, change: QuantityChange, signal?: AbortSignal) =>
+        run(signal, async () => {
+          const result = await products.updateProductQuantity(db, id, change);
+          return result.status === 'ok' ? { status: result.status, product: toProduct(result.row) } : result;
+        }),
+      delete: (id: number, signal?: AbortSignal) => run(signal, () => products.deleteProduct(db, id)),
+    },
+    categories: {
+      list: (signal?: AbortSignal) => run(signal, async () => (await categories.listCategories(db)).map(toCategory)),
+      byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await categories.getCategoryById(db, id), toCategory)),
+      create: (fields: Parameters<typeof categories.createCategory>[1], signal?: AbortSignal) => run(signal, async () => toCategory(await categories.createCategory(db, fields))),
+      update: (id: number, patch: CategoryPatch, signal?: AbortSignal) => run(signal, async () => orNull(await categories.updateCategory(db, id, patch), toCategory)),
+      delete: (id: number, signal?: AbortSignal) => run(signal, () => categories.deleteCategory(db, id)),
+    },
     ping: (timeoutMs: number) => db.ping(timeoutMs),
     migrationsPending: (timeoutMs: number) => hasPendingMigrations(db, timeoutMs),
   };

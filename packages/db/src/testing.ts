@@ -7,7 +7,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createDatabase, type Database } from './connection.js';
+import { createDatabase, type Database, type DatabaseOptions } from './connection.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import type {} from 'vitest';
 import { createMigrator } from './migrator.js';
@@ -95,10 +95,10 @@ export async function createTestDatabase(adminUrl: string, prefix = 'test'): Pro
   };
 }
 
-/** A fresh, migrated database with its handle; `drop()` closes the handle and removes the database. */
-export async function createMigratedDatabase(adminUrl: string): Promise<{ db: Database; drop: () => Promise<void> }> {
+/** A fresh, migrated database with its handle (opened with `options`); `drop()` closes the handle and removes the database. */
+export async function createMigratedDatabase(adminUrl: string, options: Omit<DatabaseOptions, 'url'> = {}): Promise<{ db: Database; drop: () => Promise<void> }> {
   const database = await createTestDatabase(adminUrl);
-  const db = createDatabase({ url: database.url });
+  const db = createDatabase({ ...options, url: database.url });
   await createMigrator(db).up();
   return {
     db,

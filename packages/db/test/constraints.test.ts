@@ -1,20 +1,16 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Database } from '../src/connection.js';
-import { createMigratedDatabase } from '../src/testing.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useMigratedDatabase } from '../src/fixture.js';
 
-let db: Database;
-let drop: () => Promise<void>;
+const db = useMigratedDatabase();
 let categoryId: number;
 
 beforeAll(async () => {
-  ({ db, drop } = await createMigratedDatabase(inject('adminUrl')));
   const [rows] = await db.sequelize.query(`INSERT INTO categories (name) VALUES ('Книги') RETURNING id`);
   categoryId = (rows as { id: number }[])[0]!.id;
   await db.sequelize.query(`INSERT INTO products (name, price, sku, category_id) VALUES ('Мастер и Маргарита', 599, 'BOOK-1', $1)`, {
     bind: [categoryId],
   });
 });
-afterAll(() => drop());
 
 /** Raw SQL bypasses the API and the models: only PostgreSQL itself can refuse these rows. */
 async function insertProduct(values: Record<string, unknown>): Promise<void> {
@@ -93,6 +89,22 @@ describe('database constraints', () => {
     });
     expect(stamps[0]! > BigInt(created)).toBe(true);
     expect(stamps[1]! > stamps[0]!).toBe(true);
+  });
+
+  it('updated_at moves by at least a millisecond, so three updates within one millisecond still differ as returned', async () => {
+    const [inserted] = await db.sequelize.query(`INSERT INTO products (name, price) VALUES ('Будильник', 10) RETURNING id`);
+    const { id } = (inserted as { id: number }[])[0]!;
+    // In one transaction now() stands still: only the trigger's step separates the three values.
+    const millis = await db.sequelize.transaction(async (transaction) => {
+      const stamps: number[] = [];
+      for (let i = 0; i < 3; i += 1) {
+        const [rows] = await db.sequelize.query(`UPDATE products SET quantity = quantity + 1 WHERE id = $1 RETURNING updated_at`, { bind: [id], transaction });
+        stamps.push((rows as { updated_at: Date }[])[0]!.updated_at.getTime());
+      }
+      return stamps;
+    });
+    expect(millis[1]! - millis[0]!).toBeGreaterThanOrEqual(1);
+    expect(millis[2]! - millis[1]!).toBeGreaterThanOrEqual(1);
   });
 
   it('folds Cyrillic case in ILIKE and lower()', async () => {

@@ -1,15 +1,8 @@
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Model, ModelStatic } from 'sequelize';
-import type { Database } from '../src/connection.js';
-import { createMigratedDatabase } from '../src/testing.js';
+import { useMigratedDatabase } from '../src/fixture.js';
 
-let db: Database;
-let drop: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ db, drop } = await createMigratedDatabase(inject('adminUrl')));
-});
-afterAll(() => drop());
+const db = useMigratedDatabase();
 
 interface ColumnInfo {
   column_name: string;

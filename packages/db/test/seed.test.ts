@@ -1,16 +1,9 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Database } from '../src/connection.js';
+import { describe, expect, it } from 'vitest';
 import { seed, seedSynthetic } from '../src/seed.js';
 import { seedCategories, seedProducts } from '../src/seed-data.js';
-import { createMigratedDatabase } from '../src/testing.js';
+import { useMigratedDatabase } from '../src/fixture.js';
 
-let db: Database;
-let drop: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ db, drop } = await createMigratedDatabase(inject('adminUrl')));
-});
-afterAll(() => drop());
+const db = useMigratedDatabase();
 
 async function snapshot(): Promise<unknown[]> {
   const [rows] = await db.sequelize.query(

@@ -1,7 +1,8 @@
 import { Column, CreatedAt, DataType, HasMany, Model, Table, UpdatedAt } from 'sequelize-typescript';
-import type { CreationOptional, InferAttributes, InferCreationAttributes } from 'sequelize';
+import type { CreationOptional, InferAttributes, InferCreationAttributes, NonAttribute } from 'sequelize';
 import { Product } from './product.js';
 
+/** Attributes are named as their columns and as the contract's fields; `product_count` is derived, never stored. */
 @Table({ tableName: 'categories', underscored: true, timestamps: true })
 export class Category extends Model<InferAttributes<Category>, InferCreationAttributes<Category>> {
   @Column({ type: DataType.INTEGER, primaryKey: true, autoIncrement: true })
@@ -15,12 +16,12 @@ export class Category extends Model<InferAttributes<Category>, InferCreationAttr
 
   @CreatedAt
   @Column({ type: DataType.DATE, allowNull: false })
-  declare createdAt: CreationOptional<Date>;
+  declare created_at: CreationOptional<Date>;
 
   @UpdatedAt
   @Column({ type: DataType.DATE, allowNull: false })
-  declare updatedAt: CreationOptional<Date>;
+  declare updated_at: CreationOptional<Date>;
 
   @HasMany(() => Product)
-  declare products?: Product[];
+  declare products?: NonAttribute<Product[]>;
 }

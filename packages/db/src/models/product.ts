@@ -2,6 +2,7 @@ import { BelongsTo, Column, CreatedAt, DataType, ForeignKey, Model, Table, Updat
 import type { CreationOptional, InferAttributes, InferCreationAttributes, NonAttribute } from 'sequelize';
 import { Category } from './category.js';
 
+/** Attributes are named as their columns and as the contract's fields, so one name serves every layer. */
 @Table({ tableName: 'products', underscored: true, timestamps: true })
 export class Product extends Model<InferAttributes<Product>, InferCreationAttributes<Product>> {
   @Column({ type: DataType.INTEGER, primaryKey: true, autoIncrement: true })
@@ -13,42 +14,28 @@ export class Product extends Model<InferAttributes<Product>, InferCreationAttrib
   @Column({ type: DataType.STRING(5000), allowNull: true })
   declare description: CreationOptional<string | null>;
 
-  // NUMERIC(10,2) arrives from pg as an exact decimal string; every value it can hold is exact as a double.
-  @Column({
-    type: DataType.DECIMAL(10, 2),
-    allowNull: false,
-    get(this: Product): number {
-      return Number(this.getDataValue('price'));
-    },
-  })
-  declare price: number;
+  /** NUMERIC(10,2) as exact decimal text ("74990.50"), both ways: no binary float between client and column. */
+  @Column({ type: DataType.DECIMAL(10, 2), allowNull: false })
+  declare price: string;
 
   @Column({ type: DataType.INTEGER, allowNull: false, defaultValue: 0 })
   declare quantity: CreationOptional<number>;
-
-  @Column({
-    type: DataType.VIRTUAL(DataType.BOOLEAN, ['quantity']),
-    get(this: Product): boolean {
-      return this.getDataValue('quantity') > 0;
-    },
-  })
-  declare inStock: CreationOptional<boolean>;
 
   @Column({ type: DataType.STRING(64), allowNull: true, unique: true })
   declare sku: CreationOptional<string | null>;
 
   @ForeignKey(() => Category)
   @Column({ type: DataType.INTEGER, allowNull: true })
-  declare categoryId: CreationOptional<number | null>;
+  declare category_id: CreationOptional<number | null>;
 
   @BelongsTo(() => Category)
   declare category?: NonAttribute<Category | null>;
 
   @CreatedAt
   @Column({ type: DataType.DATE, allowNull: false })
-  declare createdAt: CreationOptional<Date>;
+  declare created_at: CreationOptional<Date>;
 
   @UpdatedAt
   @Column({ type: DataType.DATE, allowNull: false })
-  declare updatedAt: CreationOptional<Date>;
+  declare updated_at: CreationOptional<Date>;
 }
