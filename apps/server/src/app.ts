@@ -155,7 +155,8 @@ export function buildApp({
     const deadline = setTimeout(() => controller.abort(new Error('request deadline passed')), requestTimeoutMs).unref();
     reply.raw.once('close', () => {
       clearTimeout(deadline);
-      controller.abort(new Error('response closed'));
+      // Only a client that left before its answer was written abandons work; a finished response has none left.
+      if (!reply.raw.writableFinished) controller.abort(new Error('response closed'));
     });
     return createContext({ store, requestId: request.id, log: request.log, signal: controller.signal });
   };

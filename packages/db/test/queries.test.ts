@@ -221,6 +221,13 @@ describe('searchProducts', () => {
     expect(filtered).toMatchObject({ total: 1, rows: [{ name: 'Ноутбук Lenovo IdeaPad 5' }] });
   });
 
+  it('still count every match on a page past the last one, by relevance and by an explicit sort', async () => {
+    await catalog();
+    expect(await searchProducts(db, 'ноутбук', {}, { skip: 5, limit: 10, order: 'desc' })).toEqual({ rows: [], total: 2 });
+    expect(await searchProducts(db, 'ноутбук', { inStock: true }, { skip: 1, limit: 10, order: 'desc' })).toEqual({ rows: [], total: 1 });
+    expect(await searchProducts(db, 'ноутбук', {}, { skip: 5, limit: 10, order: 'desc', sortBy: 'price' })).toEqual({ rows: [], total: 2 });
+  });
+
   it.each([
     ['%', ['Хлопок 100%', 'Скидка 50% на всё'], ['Хлопок 100', 'Без скидки']],
     ['100%', ['Хлопок 100%'], ['Хлопок 1000', 'Хлопок 100']],
