@@ -2,8 +2,9 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { createDatabase, createMigrator, freePort } from '@tradeos/db';
-import { createTestDatabase, startPasswordServer, type TestDatabase } from '@tradeos/db/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { useEmptyDatabase } from '@tradeos/db/fixture';
+import { startPasswordServer } from '@tradeos/db/testing';
+import { describe, expect, it } from 'vitest';
 
 // The compiled entry points, as `pnpm start` and `pnpm db:*` run them.
 const main = new URL('../dist/main.js', import.meta.url).pathname;
@@ -23,11 +24,7 @@ async function runToEnd(file: string, env: NodeJS.ProcessEnv): Promise<{ code: n
   }
 }
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase(inject('adminUrl'));
-});
-afterAll(() => database.drop());
+const database = useEmptyDatabase();
 
 describe('configuration shared with the migration CLI', () => {
   it('stops on a malformed DATABASE_URL with the very line the CLI prints', async () => {

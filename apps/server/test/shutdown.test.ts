@@ -1,19 +1,14 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createDatabase, freePort } from '@tradeos/db';
-import { createTestDatabase, type TestDatabase } from '@tradeos/db/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { useEmptyDatabase } from '@tradeos/db/fixture';
+import { describe, expect, it } from 'vitest';
 
 // The compiled entry point, as `pnpm start` runs it (turbo builds the package before its tests).
 const main = new URL('../dist/main.js', import.meta.url).pathname;
 // Whatever a developer's .env says, these servers run with writes open, no rate limit and one process.
 const QUIET = { API_KEYS: '', RATE_LIMIT_MAX: '0', WORKERS: '1', SEED_ON_START: 'false' };
-let database: TestDatabase;
-
-beforeAll(async () => {
-  database = await createTestDatabase(inject('adminUrl'));
-});
-afterAll(() => database.drop());
+const database = useEmptyDatabase();
 
 describe('SIGTERM under load', () => {
   it('finishes in-flight requests, loses no acknowledged write, exits 0 within 10 s', async () => {

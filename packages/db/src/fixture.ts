@@ -1,10 +1,11 @@
 /**
- * The migrated-database fixture every test suite uses: one fresh, migrated database per test file, created
- * before its tests and dropped after them, on the server the shared vitest global setup provides.
+ * The database fixtures every test suite uses: one fresh database per test file (migrated, or empty for tests
+ * that run the migrations or a server process themselves), created before its tests and dropped after them,
+ * on the server the shared vitest global setup provides.
  */
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { Database, DatabaseOptions } from './connection.js';
-import { createMigratedDatabase } from './testing.js';
+import { createMigratedDatabase, createTestDatabase, type TestDatabase } from './testing.js';
 
 /**
  * Registers the calling file's database (`options` open its handle: pool size, timeouts) and returns its handle,
@@ -26,4 +27,19 @@ export function useMigratedDatabase(options: Omit<DatabaseOptions, 'url'> = {}):
     ownKeys: () => Reflect.ownKeys(current()),
     getOwnPropertyDescriptor: (_target, key) => Reflect.getOwnPropertyDescriptor(current(), key),
   });
+}
+
+/** An empty database for the calling file (nothing migrated): its URL, for the CLI or a server the test starts. */
+export function useEmptyDatabase(): { readonly url: string } {
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase(inject('adminUrl'));
+  });
+  afterAll(() => database?.drop());
+  return {
+    get url(): string {
+      if (!database) throw new Error('the database fixture is ready only inside tests and hooks');
+      return database.url;
+    },
+  };
 }

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { freePort } from '../src/embedded.js';
-import { createTestDatabase, startPasswordServer, type TestDatabase } from '../src/testing.js';
+import { useEmptyDatabase } from '../src/fixture.js';
+import { createTestDatabase, startPasswordServer } from '../src/testing.js';
 
 // The compiled CLI, exactly as `pnpm db:*` runs it after its build step (turbo builds the package before its tests).
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
@@ -67,11 +68,7 @@ async function tableExists(url: string, table: string): Promise<boolean> {
   }
 }
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase(inject('adminUrl'));
-});
-afterAll(() => database.drop());
+const database = useEmptyDatabase();
 
 describe('the migration CLI', () => {
   it('upgrades, reports status, downgrades one and all, like Alembic', async () => {
