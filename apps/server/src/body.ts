@@ -7,7 +7,7 @@ import { toErrorBody, ValidationError } from '@tradeos/api';
 import type { Issue } from '@tradeos/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-export const MAX_DEPTH = 32;
+const MAX_DEPTH = 32;
 
 /** A body the contract calls malformed: 400 in the parser, before authentication and validation. */
 export class BadBody extends Error {
@@ -68,7 +68,7 @@ function pathOf(stack: Container[], bytes: Buffer): (string | number)[] {
  * stopping at the first problem, so 1 MiB of `[[[…` costs one pass and no parse). Returns the paths of
  * numbers that JSON.parse would round (a 422 once authentication has passed). Syntax is left to JSON.parse.
  */
-export function scanJson(bytes: Buffer): Issue[] {
+function scanJson(bytes: Buffer): Issue[] {
   if (!isUtf8(bytes)) throw new BadBody('The request body is not valid UTF-8');
   const stack: Container[] = [];
   const imprecise: Issue[] = [];

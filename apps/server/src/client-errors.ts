@@ -41,7 +41,7 @@ function describe(code: string | undefined): { status: number; code: string; mes
  * percent-encoded and `Connection: close` added; undefined when it cannot be repaired safely (the head is
  * incomplete in this packet, the target is not UTF-8, or the request has a body).
  */
-export function percentEncodeTarget(packet: Buffer | undefined): Buffer | undefined {
+function percentEncodeTarget(packet: Buffer | undefined): Buffer | undefined {
   if (!packet) return undefined;
   const headEnd = packet.indexOf('\r\n\r\n');
   const lineEnd = packet.indexOf('\r\n');

@@ -237,5 +237,3 @@ export const operations = {
   }),
 };
 
-export type Operations = typeof operations;
-export type ProcedurePath = keyof Operations;
