@@ -63,6 +63,7 @@ describe('categories through the SDK', () => {
       name,
       description: 'Ноутбуки и телефоны',
       product_count: 0,
+      version: 1,
       created_at: expect.stringMatching(ISO) as string,
       updated_at: created.created_at,
     });
@@ -71,7 +72,7 @@ describe('categories through the SDK', () => {
     expect(await client.categories.byId.query({ id: created.id })).toEqual(created);
 
     const updated = await client.categories.update.mutate({ id: created.id, description: null });
-    expect(updated).toEqual({ ...created, description: null, updated_at: expect.stringMatching(ISO) as string });
+    expect(updated).toEqual({ ...created, description: null, version: 2, updated_at: expect.stringMatching(ISO) as string });
     expect(Date.parse(updated.updated_at)).toBeGreaterThanOrEqual(Date.parse(created.updated_at));
   });
 });
@@ -99,6 +100,7 @@ describe('products through the SDK', () => {
       sku,
       category_id: category.id,
       category: { id: category.id, name: category.name },
+      version: 1,
       created_at: expect.stringMatching(ISO) as string,
       updated_at: product.created_at,
     });
@@ -122,9 +124,9 @@ describe('products through the SDK', () => {
     expect(inCategory.items.map((item) => item.id)).toEqual([product.id, mouse.id]);
 
     const decremented = await client.products.adjustQuantity.mutate({ id: product.id, delta: -2 });
-    expect(decremented).toMatchObject({ id: product.id, quantity: 10, in_stock: true });
+    expect(decremented).toMatchObject({ id: product.id, quantity: 10, in_stock: true, version: 2 });
     const emptied = await client.products.adjustQuantity.mutate({ id: product.id, quantity: 0 });
-    expect(emptied).toMatchObject({ id: product.id, quantity: 0, in_stock: false });
+    expect(emptied).toMatchObject({ id: product.id, quantity: 0, in_stock: false, version: 3 });
 
     const updated = await client.products.update.mutate({ id: product.id, name: 'Ноутбук Lenovo IdeaPad 5 Pro', price: 89990 });
     expect(updated).toEqual({
@@ -133,6 +135,7 @@ describe('products through the SDK', () => {
       price: 89990,
       quantity: 0,
       in_stock: false,
+      version: 4,
       updated_at: expect.stringMatching(ISO) as string,
     });
     expect(Date.parse(updated.updated_at)).toBeGreaterThan(Date.parse(product.updated_at));

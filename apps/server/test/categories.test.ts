@@ -20,6 +20,7 @@ describe('categories', () => {
       name: 'Мебель',
       description: 'Столы и стулья',
       product_count: 0,
+      version: 1,
       created_at: expect.any(String) as string,
       updated_at: expect.any(String) as string,
     });

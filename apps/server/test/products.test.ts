@@ -36,6 +36,7 @@ describe('POST /products', () => {
       sku: 'LEN-IP5-14',
       category_id: categoryId,
       category: { id: categoryId, name: 'Электроника' },
+      version: 1,
       created_at: expect.stringMatching(ISO) as string,
       updated_at: expect.stringMatching(ISO) as string,
     });

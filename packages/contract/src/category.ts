@@ -1,6 +1,6 @@
 /** Categories: the resource as returned and what a write accepts. */
 import { z } from 'zod';
-import { atLeastOne, Id, INT32_MAX, name, text, Timestamp } from './common.js';
+import { atLeastOne, Id, INT32_MAX, name, text, Timestamp, Version } from './common.js';
 
 export const Category = z
   .object({
@@ -8,6 +8,7 @@ export const Category = z
     name: z.string().min(1).max(100).meta({ example: 'Электроника' }),
     description: z.string().max(2000).nullable(),
     product_count: z.number().int().min(0).max(INT32_MAX),
+    version: Version,
     created_at: Timestamp,
     updated_at: Timestamp,
   })

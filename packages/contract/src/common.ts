@@ -33,6 +33,9 @@ export function name(max: number) {
 
 export const Id = z.number().int().min(1).max(INT32_MAX).meta({ example: 17 });
 
+/** Contract v1.2: 1 on create, +1 on every change (stock changes included); the ETag of REST responses. */
+export const Version = z.number().int().min(1).max(INT32_MAX).meta({ description: '1 on create, +1 on every change.', example: 3 });
+
 export const Timestamp = z.iso.datetime().meta({ example: '2026-11-27T09:15:02.120Z' });
 
 export const MONEY_MAX = 99_999_999.99;

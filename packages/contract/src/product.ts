@@ -1,6 +1,6 @@
 /** Products: the resource as returned, what a write accepts, list queries and the page envelope. */
 import { z } from 'zod';
-import { atLeastOne, Id, INT32_MAX, Money, MONEY_MAX, name, Quantity, text, Timestamp } from './common.js';
+import { atLeastOne, Id, INT32_MAX, Money, MONEY_MAX, name, Quantity, text, Timestamp, Version } from './common.js';
 
 export const productSortKeys = ['id', 'name', 'price', 'quantity', 'created_at', 'updated_at'] as const;
 export type ProductSortKey = (typeof productSortKeys)[number];
@@ -21,6 +21,7 @@ export const Product = z
     sku: Sku.nullable(),
     category_id: Id.nullable(),
     category: z.object({ id: Id, name: z.string().min(1).max(100) }).nullable(),
+    version: Version,
     created_at: Timestamp,
     updated_at: Timestamp,
   })

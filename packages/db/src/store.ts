@@ -23,6 +23,7 @@ function toProduct(row: ProductRow): Product {
     sku: row.sku,
     category_id: row.category_id,
     category: row.category_id === null || row.category_name === null ? null : { id: row.category_id, name: row.category_name },
+    version: row.version,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
@@ -35,6 +36,7 @@ function toCategory(row: CategoryRow): Category {
     name: row.name,
     description: row.description,
     product_count: row.product_count,
+    version: row.version,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };

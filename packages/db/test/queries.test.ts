@@ -135,6 +135,7 @@ describe('getProductsWithFilters', () => {
         sku: null,
         category_id: c.categories.get('Электроника'),
         category_name: 'Электроника',
+        version: 1,
         created_at: new Date('2026-11-02T10:00:00Z'),
         updated_at: new Date('2026-11-20T10:00:00Z'),
       },

@@ -14,6 +14,10 @@ export class Category extends Model<InferAttributes<Category>, InferCreationAttr
   @Column({ type: DataType.STRING(2000), allowNull: true })
   declare description: CreationOptional<string | null>;
 
+  /** 1 on create; the database adds 1 on every change (a trigger), whichever path makes it. */
+  @Column({ type: DataType.INTEGER, allowNull: false, defaultValue: 1 })
+  declare version: CreationOptional<number>;
+
   @CreatedAt
   @Column({ type: DataType.DATE, allowNull: false })
   declare created_at: CreationOptional<Date>;

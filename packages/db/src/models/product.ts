@@ -31,6 +31,10 @@ export class Product extends Model<InferAttributes<Product>, InferCreationAttrib
   @BelongsTo(() => Category)
   declare category?: NonAttribute<Category | null>;
 
+  /** 1 on create; the database adds 1 on every change (a trigger), whichever path makes it. */
+  @Column({ type: DataType.INTEGER, allowNull: false, defaultValue: 1 })
+  declare version: CreationOptional<number>;
+
   @CreatedAt
   @Column({ type: DataType.DATE, allowNull: false })
   declare created_at: CreationOptional<Date>;
