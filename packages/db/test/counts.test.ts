@@ -62,13 +62,33 @@ describe('maintained product counts', () => {
     await insertMany(12, category);
     await insertMany(3, null);
     const migrator = createMigrator(db);
-    const [reverted] = await migrator.down({ step: 1 });
-    expect(reverted).toMatch(/maintained-product-counts$/);
-    const [{ present }] = await db.sequelize.query<{ present: boolean }>(`SELECT to_regclass('product_counts') IS NOT NULL AS present`, { type: QueryTypes.SELECT });
-    expect(present).toBe(false);
+    const reverted = await migrator.down({ step: 2 });
+    expect(reverted.sort()).toEqual([expect.stringMatching(/maintained-product-counts$/), expect.stringMatching(/product-search$/)]);
+    const [table] = await db.sequelize.query<{ present: boolean }>(`SELECT to_regclass('product_counts') IS NOT NULL AS present`, { type: QueryTypes.SELECT });
+    expect(table?.present).toBe(false);
     await insertMany(5, category);
     await migrator.up();
     expect((await counts()).maintained).toEqual({ [category]: 17, 0: 3 });
+    // Names carried over too: 'Товар 1' and 'Товар 10'-'Товар 12' of the category, 'Товар 1' of the others.
+    expect(await searchProducts(db, 'ТОВАР 1', {}, first)).toMatchObject({ total: 6 });
+  });
+});
+
+describe('the search table', () => {
+  it('follows inserts, renames, deletes and TRUNCATE', async () => {
+    const lamp = await createProduct(db, { name: 'Лампа настольная', price: 1 });
+    await createProduct(db, { name: 'Лампочка', price: 1 });
+    const names = async (q: string) => (await searchProducts(db, q, {}, first)).rows.map((row) => row.name);
+    expect(await names('ЛАМП')).toEqual(['Лампа настольная', 'Лампочка']);
+    await updateProduct(db, lamp.id, { name: 'Торшер' });
+    await updateProduct(db, lamp.id, { price: 5 });
+    expect(await names('ламп')).toEqual(['Лампочка']);
+    expect(await names('торшер')).toEqual(['Торшер']);
+    await deleteProduct(db, lamp.id);
+    expect(await names('торшер')).toEqual([]);
+    await db.sequelize.query('TRUNCATE products, categories');
+    const [left] = await db.sequelize.query<{ n: number }>('SELECT count(*)::int AS n FROM product_search', { type: QueryTypes.SELECT });
+    expect(left?.n).toBe(0);
   });
 });
 

@@ -150,22 +150,35 @@ async function page(db: Database, filters: ProductFilters, orderBy: string, opti
 }
 
 /**
+ * The matches of a search in `product_search` (alias `s`), the narrow copy of every name: joined to the products
+ * only when other filters need their columns.
+ */
+function searchConditions(db: Database, q: string, filters: ProductFilters): { from: string; where: Conditions } {
+  const { q: _q, ...others } = filters;
+  const where = filterConditions(db, others);
+  where.add(`s.name_lower LIKE lower(${where.bind(`%${escapeLike(q)}%`)})`);
+  const joined = Object.values(others).some((value) => value !== undefined);
+  return { from: joined ? `product_search s JOIN products p ON ${sql(db).column('id')} = s.id` : 'product_search s', where };
+}
+
+/**
  * Search relevance, an order no index serves: the page must visit every match anyway, so the total is a window
  * count over that same visit, one scan for both (one snapshot too), exact whatever `count` asks (but null for
- * `none`). The visit keeps only id, name and rank, not whole rows; only the page's rows are read in full. A page
+ * `none`). The visit reads the narrow `product_search` rows; only the page's products are read in full. A page
  * past the last match has no row to carry the count; then the count alone is asked, and the page is empty in any
  * snapshot.
  */
-async function rankedPage(db: Database, filters: ProductFilters, rank: (where: Conditions) => string, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
+async function rankedPage(db: Database, q: string, filters: ProductFilters, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
   const { columns, column } = sql(db);
-  const where = filterConditions(db, filters);
-  const ranked = rank(where);
+  const { from, where } = searchConditions(db, q, filters);
+  const lower = `lower(${where.bind(q)})`;
   const limit = where.bind(options.limit);
   const offset = where.bind(options.skip);
   const rows = await db.query<ProductRow & { total: number }>(
     `SELECT m.total, ${columns}, c.name AS category_name
-     FROM (SELECT ${column('id')} AS id, ${column('name')} AS name, ${ranked} AS rank, count(*) OVER ()::int AS total
-           FROM products p ${where.where} ORDER BY 3, 2, 1 LIMIT ${limit} OFFSET ${offset}) m
+     FROM (SELECT s.id, s.name, CASE WHEN s.name_lower = ${lower} THEN 0 WHEN starts_with(s.name_lower, ${lower}) THEN 1 ELSE 2 END AS rank,
+                  count(*) OVER ()::int AS total
+           FROM ${from} ${where.where} ORDER BY 3, 2, 1 LIMIT ${limit} OFFSET ${offset}) m
      JOIN products p ON ${column('id')} = m.id
      LEFT JOIN categories c ON c.id = ${column('category_id')}
      ORDER BY m.rank, m.name, m.id`,
@@ -175,8 +188,8 @@ async function rankedPage(db: Database, filters: ProductFilters, rank: (where: C
   const none = options.count === 'none';
   if (rows.length) return { rows: rows.map(({ total: _total, ...row }) => row), total: none ? null : rows[0]!.total };
   if (none) return { rows: [], total: null };
-  const count = filterConditions(db, filters);
-  const [counted] = await db.query<{ total: number }>(`SELECT count(*)::int AS total FROM products p ${count.where}`, count.binds, signal);
+  const count = searchConditions(db, q, filters);
+  const [counted] = await db.query<{ total: number }>(`SELECT count(*)::int AS total FROM ${count.from} ${count.where.where}`, count.where.binds, signal);
   return { rows: [], total: counted?.total ?? 0 };
 }
 
@@ -196,14 +209,7 @@ export function getProductsWithFilters(db: Database, filters: ProductFilters, op
 export function searchProducts(db: Database, q: string, filters: ProductFilters, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
   const matching = { ...filters, q };
   if (options.sortBy) return page(db, matching, sortOrder(db, options.sortBy, options.order), options, signal);
-  const name = sql(db).column('name');
-  return rankedPage(
-    db,
-    matching,
-    (where) => `CASE WHEN lower(${name}) = lower(${where.bind(q)}) THEN 0 WHEN ${name} ILIKE ${where.bind(`${escapeLike(q)}%`)} THEN 1 ELSE 2 END`,
-    options,
-    signal,
-  );
+  return rankedPage(db, q, filters, options, signal);
 }
 
 /** Products of the category with this name (any letter case); null when no such category exists. */
