@@ -144,6 +144,8 @@ async function main(): Promise<void> {
   server.once('exit', (code) => {
     if (code) process.exit(1);
   });
+  // A bench that fails midway must not leave the server (and its embedded database, holding the data directory) running.
+  process.once('exit', () => server.kill('SIGTERM'));
   const base = `http://127.0.0.1:${port}`;
   await waitFor(`${base}/health`, 30_000);
   const startMs = Date.now() - spawned;

@@ -238,7 +238,7 @@ export function buildApp({
           req: incomingMessageToRequest(raw, reply.raw, { maxBodySize: null }),
           path: request.params.path,
           error: null,
-          createContext: async () => contextFor(request, reply),
+          createContext: () => Promise.resolve(contextFor(request, reply)),
         });
         if (response.headers.get('content-type') !== 'application/json' || response.headers.has('transfer-encoding')) return reply.send(response);
         return reply.code(response.status).headers(Object.fromEntries(response.headers)).send(await response.text());
