@@ -1,6 +1,8 @@
 /**
- * `pnpm bench`: the service against its floors, side by side, on 100 000 products. Loopback only,
- * bounded in time (BENCH_DURATION seconds per workload). Prints one table, writes bench/results/*.json.
+ * `pnpm bench`: the service against its floors, side by side, on BENCH_PRODUCTS products (default 100 000).
+ * Loopback only, bounded in time (BENCH_DURATION seconds per workload). Prints one table, writes
+ * bench/results/*.json. The server runs with its default settings (LOG_LEVEL info, logs to /dev/null) unless
+ * BENCH_LOG_LEVEL says otherwise; BENCH_ONLY=W1,W3 runs only the workloads whose names start so (floors always run).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -15,7 +17,11 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 100_000);
 const WORKERS = process.env.BENCH_WORKERS ?? '1';
 const POOL = process.env.BENCH_POOL_MAX ?? '20';
-const dataDir = `${root}.data/bench-postgres`;
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
+const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
+const selected = (workload: string) => workload.startsWith('floor') || !ONLY.length || ONLY.some((prefix) => workload.startsWith(prefix));
+// One data directory per catalog size: a 1 000 000-product database is seeded once and kept between runs.
+const dataDir = `${root}.data/bench-postgres${PRODUCTS === 100_000 ? '' : `-${PRODUCTS}`}`;
 
 interface Row {
   workload: string;
@@ -132,12 +138,14 @@ async function main(): Promise<void> {
   const { DATABASE_URL: _external, ...inherited } = process.env;
   // The same heap cap as `pnpm start`: V8 otherwise lets a busy process's heap grow well past 200 MB.
   const server: ChildProcess = spawn(process.execPath, ['--max-old-space-size=160', `${root}apps/server/dist/main.js`], {
-    env: { ...inherited, PORT: String(port), EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'warn', WORKERS, DB_POOL_MAX: POOL, SEED_ON_START: 'false' },
+    env: { ...inherited, PORT: String(port), EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL, WORKERS, DB_POOL_MAX: POOL, SEED_ON_START: 'false' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   server.once('exit', (code) => {
     if (code) process.exit(1);
   });
+  // A bench that fails midway must not leave the server (and its embedded database, holding the data directory) running.
+  process.once('exit', () => server.kill('SIGTERM'));
   const base = `http://127.0.0.1:${port}`;
   await waitFor(`${base}/health`, 30_000);
   const startMs = Date.now() - spawned;
@@ -164,36 +172,45 @@ async function main(): Promise<void> {
       }),
     250,
   );
-  const run = async (row: Promise<Row>) => {
+  const run = async (name: string, row: () => Promise<Row>) => {
+    if (!selected(name)) return;
     workloadRss = 0;
-    const result = await row;
+    const result = await row();
     rows.push({ ...result, rssMb: Math.round(workloadRss) });
     process.stderr.write(`${result.workload}: ${result.rps} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
   };
 
-  await run(pgFloor(`postgres://postgres@127.0.0.1:${pgPort}/catalog`, randomId));
-  await run(httpFloor());
-  await run(cannon('W1 GET /products/{id}', base, { requests: [{ method: 'GET', ...byId((id) => `/products/${id}`) }] }));
-  await run(cannon('W1 tRPC products.byId', base, { requests: [{ method: 'GET', ...byId((id) => `/trpc/products.byId?input=${encodeURIComponent(JSON.stringify({ id }))}`) }] }));
-  await run(cannon('W2 filtered page', `${base}${filtered}`, {}));
-  await run(cannon('W2 filtered page', `${base}${filtered}`, {}, 1));
-  await run(cannon('W3 search ноутбук', `${base}${search}`, {}));
-  await run(cannon('W3 search ноутбук', `${base}${search}`, {}, 1));
+  const get = (name: string, path: string, connections?: number) => run(name, () => cannon(name, `${base}${path}`, {}, connections));
+  await run('floor: pg driver SELECT by id', () => pgFloor(`postgres://postgres@127.0.0.1:${pgPort}/catalog`, randomId));
+  await run('floor: bare node:http fixed JSON', httpFloor);
+  await run('W1 GET /products/{id}', () => cannon('W1 GET /products/{id}', base, { requests: [{ method: 'GET', ...byId((id) => `/products/${id}`) }] }));
+  await run('W1 tRPC products.byId', () =>
+    cannon('W1 tRPC products.byId', base, { requests: [{ method: 'GET', ...byId((id) => `/trpc/products.byId?input=${encodeURIComponent(JSON.stringify({ id }))}`) }] }),
+  );
+  await get('W2 filtered page', filtered);
+  await get('W2 filtered page', filtered, 1);
+  await get('W2u unfiltered page, count=exact', '/products?limit=20&count=exact', 1);
+  await get('W2c category-only page, count=exact', `/products?category_id=${electronics!.id}&limit=20&count=exact`, 1);
+  await get('W3 search ноутбук', search);
+  await get('W3 search ноутбук', search, 1);
+  await get('W3e search ноутбук, count=estimated', `${search}&count=estimated`, 1);
+  await get('W3q name filter ноутбук, count=estimated', `/products?q=${encodeURIComponent('ноутбук')}&limit=20&count=estimated`, 1);
 
   const { rows: [before] } = await admin.query<{ sum: string }>('SELECT sum(quantity) AS sum FROM products');
   // A fixed number of requests rather than a duration, so none is still in flight when the sums are compared.
-  const w4 = cannon('W4 PATCH quantity +1', base, {
-    amount: DURATION * 2_000,
-    requests: [{ method: 'PATCH', headers: json, body: JSON.stringify({ delta: 1 }), ...byId((id) => `/products/${id}/quantity`) }],
-  });
-  await run(w4);
+  await run('W4 PATCH quantity +1', () =>
+    cannon('W4 PATCH quantity +1', base, {
+      amount: DURATION * 2_000,
+      requests: [{ method: 'PATCH', headers: json, body: JSON.stringify({ delta: 1 }), ...byId((id) => `/products/${id}/quantity`) }],
+    }),
+  );
   const { rows: [after] } = await admin.query<{ sum: string }>('SELECT sum(quantity) AS sum FROM products');
-  const w4Row = rows.at(-1)!;
-  const invariant = BigInt(after!.sum) - BigInt(before!.sum) === BigInt(w4Row.ok);
+  const increments = rows.find((row) => row.workload.startsWith('W4'))?.ok ?? 0;
+  const invariant = BigInt(after!.sum) - BigInt(before!.sum) === BigInt(increments);
 
   const create = JSON.stringify({ name: 'Бенчмарк товар', price: 99.99, quantity: 1 });
-  await run(cannon('W5 POST /products', base, { requests: [{ method: 'POST', path: '/products', headers: json, body: create }] }));
-  await run(cannon('W5 tRPC products.create', base, { requests: [{ method: 'POST', path: '/trpc/products.create', headers: json, body: create }] }));
+  await run('W5 POST /products', () => cannon('W5 POST /products', base, { requests: [{ method: 'POST', path: '/products', headers: json, body: create }] }));
+  await run('W5 tRPC products.create', () => cannon('W5 tRPC products.create', base, { requests: [{ method: 'POST', path: '/trpc/products.create', headers: json, body: create }] }));
   clearInterval(sampler);
   await admin.query(`DELETE FROM products WHERE name = 'Бенчмарк товар'`);
   await admin.end();
@@ -208,7 +225,7 @@ async function main(): Promise<void> {
     vs_pg_floor: `${Math.round((row.rps / pgFloorRps) * 100)}%`,
     vs_http_floor: `${Math.round((row.rps / httpFloorRps) * 100)}%`,
   }));
-  console.log(`\nTradeOS Catalog benchmark: ${PRODUCTS} products, ${DURATION} s per workload, workers ${WORKERS}, pool ${POOL}`);
+  console.log(`\nTradeOS Catalog benchmark: ${PRODUCTS} products, ${DURATION} s per workload, workers ${WORKERS}, pool ${POOL}, LOG_LEVEL ${LOG_LEVEL}`);
   console.log('| workload | conns | req/s | p50 ms | p99 ms | errors | non-2xx | vs pg floor | vs http floor | server RSS MB |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of table) {
@@ -216,11 +233,15 @@ async function main(): Promise<void> {
       `| ${row.workload} | ${row.connections} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.non2xx} | ${row.vs_pg_floor} | ${row.vs_http_floor} | ${row.workload.startsWith('floor') ? '–' : row.rssMb} |`,
     );
   }
+  for (const [rest, rpc] of [['W1 GET /products/{id}', 'W1 tRPC products.byId'], ['W5 POST /products', 'W5 tRPC products.create']]) {
+    const [a, b] = [rows.find((row) => row.workload === rest), rows.find((row) => row.workload === rpc)];
+    if (a && b) console.log(`${rpc} vs REST: ${Math.round((b.rps / a.rps - 1) * 100)}% req/s`);
+  }
   console.log(`\nstart to first 200 on /health (existing embedded database): ${startMs} ms`);
   console.log(`server peak RSS: ${Math.round(peakRss)} MB (main process)`);
   console.log(`W4 quantity invariant (sum grew by exactly the successful increments): ${invariant ? 'holds' : 'BROKEN'}`);
   const file = `${root}bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), duration: DURATION, connections: CONNECTIONS, products: PRODUCTS, workers: WORKERS, pool: POOL, startMs, peakRssMb: Math.round(peakRss), w4Invariant: invariant, rows: table }, null, 2));
+  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), duration: DURATION, connections: CONNECTIONS, products: PRODUCTS, workers: WORKERS, pool: POOL, logLevel: LOG_LEVEL, startMs, peakRssMb: Math.round(peakRss), w4Invariant: invariant, rows: table }, null, 2));
   console.log(`written ${file}`);
   if (!invariant || rows.some((row) => row.errors > 0)) process.exitCode = 1;
 }

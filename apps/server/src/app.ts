@@ -4,14 +4,16 @@
  * main.ts owns listening and shutdown; tests build it on a database of their own.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { appRouter, createCaller, createContext } from '@tradeos/api';
 import { codeForStatus, ERRORS } from '@tradeos/contract';
 import { createCatalogStore, type Database } from '@tradeos/db';
-import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
+import { incomingMessageToRequest, type NodeHTTPRequest } from '@trpc/server/adapters/node-http';
+import { resolveResponse } from '@trpc/server/http';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import helmet from 'helmet';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { writeProtection } from './auth.js';
 import { clientErrorHandler, frameworkErrors } from './client-errors.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
@@ -38,9 +40,35 @@ export interface AppOptions {
   rateLimit?: { max: number; windowMs: number; store?: RateLimitStore };
   /** Most procedure calls in one tRPC batch; a larger batch is a 400. */
   maxBatchSize?: number;
+  /**
+   * The share of requests (0–1) that get their one `request completed` line at `info`; 0 logs none. Failures
+   * (5xx) are logged by the error handler whatever this says.
+   */
+  requestLogSample?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Helmet's security headers, computed once by running its middleware on a response that is never sent
+ * (@fastify/helmet built the middleware anew on every request). The CSP still lets the same-origin Swagger UI run.
+ */
+const SECURITY_HEADERS = (() => {
+  const response = new ServerResponse(new IncomingMessage(new Socket()));
+  helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+  })(response.req, response, () => undefined);
+  return response.getHeaders();
+})();
 const BODY_LIMIT = 1024 * 1024;
 
 function httpError(statusCode: number, message: string): Error & { statusCode: number } {
@@ -49,6 +77,23 @@ function httpError(statusCode: number, message: string): Error & { statusCode: n
 
 // Statuses Fastify raises before a handler runs, answered with the contract's code and message.
 const FRAMEWORK_ERRORS = new Set([400, 413, 415]);
+
+/**
+ * One log line per request where Fastify writes two (`incoming request`, then `request completed`), and only for
+ * a sampled share of the successful ones; a failed response is always logged.
+ */
+class RequestLog extends LogController {
+  constructor(private readonly sample: number) {
+    super();
+  }
+
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else if (this.sample >= 1 || Math.random() < this.sample) reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
 
 /** How many procedures a request calls: those of a tRPC batch (`/trpc/a,b,c?batch=1`), else one. */
 function trpcCalls(request: FastifyRequest): number {
@@ -64,9 +109,11 @@ export function buildApp({
   corsOrigins = [],
   rateLimit = { max: 0, windowMs: 60_000 },
   maxBatchSize = 10,
+  requestLogSample = 1,
 }: AppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
     logger,
+    logController: new RequestLog(requestLogSample),
     bodyLimit: BODY_LIMIT,
     // Node checks request deadlines every 30 s by default: check every second, so a slow client is cut off on time.
     serverFactory: (handler) => {
@@ -89,19 +136,6 @@ export function buildApp({
   const notFound = (request: FastifyRequest, reply: FastifyReply) =>
     reply.code(404).send({ code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
 
-  // Security headers on every response; the CSP still lets the same-origin Swagger UI run.
-  void app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-  });
   acceptEveryMethod(app);
   if (corsOrigins.length) {
     const anyOrigin = corsOrigins.includes('*');
@@ -117,8 +151,9 @@ export function buildApp({
     registerRateLimit(app, { max: rateLimit.max, store: rateLimit.store ?? new MemoryStore(rateLimit.windowMs), weigh: trpcCalls });
   }
 
-  app.addHook('onRequest', async (request, reply) => {
-    void reply.header('x-request-id', request.id);
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.headers(SECURITY_HEADERS).header('x-request-id', request.id);
+    done();
   });
   // An unknown route is a 404 before anything else: its body is never read, so no 400/413/415 can win.
   app.addHook('preParsing', async (request, reply) => {
@@ -192,14 +227,22 @@ export function buildApp({
           return reply.code(400).send({ code: 'BAD_REQUEST', message: `A tRPC batch holds at most ${maxBatchSize} calls; this one has ${calls}` });
         }
       },
-      handler: (request, reply) =>
-        fastifyRequestHandler({
+      // tRPC's own request handling (resolveResponse, fed by its own node-http Request conversion); only the answer
+      // is written differently from its Fastify adapter: a one-shot JSON answer is sent whole, with its length, in
+      // one write, where the adapter streamed it (chunked) through the Fetch Response's body. Streams stay streams.
+      handler: async (request, reply) => {
+        const raw: NodeHTTPRequest = request.raw;
+        raw.body = request.body;
+        const response = await resolveResponse({
           router: appRouter,
-          createContext: () => contextFor(request, reply),
-          req: request,
-          res: reply,
+          req: incomingMessageToRequest(raw, reply.raw, { maxBodySize: null }),
           path: request.params.path,
-        }),
+          error: null,
+          createContext: () => Promise.resolve(contextFor(request, reply)),
+        });
+        if (response.headers.get('content-type') !== 'application/json' || response.headers.has('transfer-encoding')) return reply.send(response);
+        return reply.code(response.status).headers(Object.fromEntries(response.headers)).send(await response.text());
+      },
     });
 
     api.route({

@@ -152,6 +152,26 @@ describe('GET /products/category/{category}', () => {
   });
 });
 
+describe('count=exact|estimated|none', () => {
+  it('keeps the envelope as it was without count, and adds total_is_estimate whenever count is given', async () => {
+    expect(await list('/products')).not.toHaveProperty('total_is_estimate');
+    for (const path of ['/products', `/products?category_id=${electronics}`, '/products/search?q=%D0%BD%D0%BE%D1%83%D1%82%D0%B1%D1%83%D0%BA', '/products/category/%D0%9A%D0%BD%D0%B8%D0%B3%D0%B8']) {
+      const plain = await list(path);
+      const joiner = path.includes('?') ? '&' : '?';
+      expect(await list(`${path}${joiner}count=exact`)).toEqual({ ...plain, total_is_estimate: false });
+      expect(await list(`${path}${joiner}count=estimated`)).toEqual({ ...plain, total_is_estimate: false });
+      expect(await list(`${path}${joiner}count=none`)).toEqual({ ...plain, total: null, total_is_estimate: false });
+    }
+  });
+
+  it('refuses any other count, as tRPC does', async () => {
+    expect((await http('GET', '/products?count=approximate')).status).toBe(422);
+    const input = encodeURIComponent(JSON.stringify({ count: 'none', limit: 1 }));
+    const response = await http('GET', `/trpc/products.list?input=${input}`);
+    expect(response.body).toMatchObject({ result: { data: { total: null, total_is_estimate: false, limit: 1 } } });
+  });
+});
+
 describe('stable paging', () => {
   it('pages through 25 rows with identical prices without repeating or dropping one', async () => {
     const ids: number[] = [];

@@ -9,7 +9,10 @@ export type { PageOptions, ProductFilters };
 
 export interface Page<T> {
   items: T[];
-  total: number;
+  /** Null when the page was asked with `count: 'none'`. */
+  total: number | null;
+  /** True when `total` is the planner's estimate rather than a count. */
+  estimated?: boolean;
 }
 
 export type ProductPatch = Partial<ProductCreate>;

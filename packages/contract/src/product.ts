@@ -78,6 +78,11 @@ export const ProductQuantityChange = z
   .meta({ oneOf: [{ required: ['delta'] }, { required: ['quantity'] }] });
 export type ProductQuantityChange = z.infer<typeof ProductQuantityChange>;
 
+export const countModes = ['exact', 'estimated', 'none'] as const;
+export type CountMode = (typeof countModes)[number];
+/** With `count=estimated`, a total up to this many matches is still exact. */
+export const EXACT_COUNT_LIMIT = 10_000;
+
 /** Deeper pages cost the database more with every row skipped: past this, narrow the filters or change the order. */
 export const MAX_SKIP = 10_000;
 
@@ -92,6 +97,9 @@ const listParams = {
   q: name(100).optional().meta({ description: 'Case-insensitive substring of the name.' }),
   sort_by: z.enum(productSortKeys).optional().meta({ description: 'Default `created_at` (relevance for search).' }),
   order: z.enum(['asc', 'desc']).default('desc'),
+  count: z.enum(countModes).optional().meta({
+    description: `How \`total\` is counted: \`exact\` (what an absent \`count\` means), \`estimated\` (exact up to ${EXACT_COUNT_LIMIT.toLocaleString('en')} matches, else the planner's estimate) or \`none\` (\`total\` is null).`,
+  }),
 };
 
 function priceBounds(value: { min_price?: number; max_price?: number }, ctx: z.RefinementCtx): void {
@@ -133,12 +141,15 @@ export interface PageOptions {
   /** Omitted: `created_at` for lists, relevance for searches. */
   sortBy?: ProductSortKey;
   order: 'asc' | 'desc';
+  /** Omitted: exact. */
+  count?: CountMode;
 }
 
 export const ProductPage = z
   .object({
     items: z.array(Product),
-    total: z.number().int().min(0).max(INT32_MAX),
+    total: z.number().int().min(0).max(INT32_MAX).nullable().meta({ description: 'Every match, not just this page; null with `count=none`.' }),
+    total_is_estimate: z.boolean().optional().meta({ description: 'Present whenever `count` is given: true when `total` is the planner’s estimate.' }),
     skip: z.number().int().min(0).max(MAX_SKIP),
     limit: z.number().int().min(1).max(100),
   })

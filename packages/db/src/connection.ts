@@ -42,6 +42,12 @@ export interface DatabaseOptions {
   logging?: (sql: string) => void;
 }
 
+/** A statement prepared on each connection under its name (one fixed text per name). */
+export interface NamedStatement {
+  name: string;
+  text: string;
+}
+
 export interface Database {
   readonly url: string;
   /** How long a new connection may take; the migrator's own connection honours it too. */
@@ -51,9 +57,10 @@ export interface Database {
   readonly Product: Repository<Product>;
   /**
    * One statement with bound values on the hot-read pool, rows as the driver parses them. Ends when `signal`
-   * aborts or the query timeout passes: the statement is cancelled and its connection dropped.
+   * aborts or the query timeout passes: the statement is cancelled and its connection dropped. A named
+   * statement is parsed and planned once per connection, then only executed.
    */
-  query<T>(sql: string, binds?: unknown[], signal?: AbortSignal): Promise<T[]>;
+  query<T>(sql: string | NamedStatement, binds?: unknown[], signal?: AbortSignal): Promise<T[]>;
   /** One small statement on the control connection, which busy pools cannot starve: health checks only. */
   probe<T>(sql: string, binds?: unknown[]): Promise<T[]>;
   /** Resolves true when `SELECT 1` answers within `timeoutMs`, false otherwise; never throws. Busy pools do not delay it. */
@@ -170,7 +177,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     else if (isConnectionError(outcome) && !isPoolWait(outcome)) settle({ available: false, cause: masked(url, outcome) });
   };
 
-  async function query<T>(sql: string, binds: unknown[] = [], signal?: AbortSignal): Promise<T[]> {
+  async function query<T>(sql: string | NamedStatement, binds: unknown[] = [], signal?: AbortSignal): Promise<T[]> {
     if (signal?.aborted) throw new DataError('timeout', 'The request was abandoned', undefined, { cause: signal.reason });
     const client = await reads.connect();
     const pid = backendOf(client);
@@ -192,7 +199,7 @@ export function createDatabase(options: DatabaseOptions): Database {
       };
       const timer = setTimeout(stop, queryTimeoutMs);
       signal?.addEventListener('abort', stop, { once: true });
-      client.query<T & pg.QueryResultRow>(sql, binds).then(
+      client.query<T & pg.QueryResultRow>(typeof sql === 'string' ? { text: sql } : sql, binds).then(
         (result) => {
           if (done) return;
           finish(undefined);

@@ -1,4 +1,4 @@
-export { createDatabase, models, type Availability, type Database, type DatabaseOptions, type PoolOptions } from './connection.js';
+export { createDatabase, models, type Availability, type Database, type DatabaseOptions, type NamedStatement, type PoolOptions } from './connection.js';
 export { startEmbeddedPostgres, freePort, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded.js';
 export {
   ConfigError,

@@ -156,7 +156,7 @@ async function withLock<T>(db: Database, fn: () => Promise<T>): Promise<T> {
  * Applied and pending migrations, read without the lock and without creating anything, so a health check
  * or a read-only role can ask. Each migration commits with its row, so the answer is never half-applied.
  */
-async function migrationStatus(query: Database['query']): Promise<MigrationStatus> {
+async function migrationStatus(query: Database['probe']): Promise<MigrationStatus> {
   const [table] = await query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [MIGRATIONS_TABLE]);
   const executed = table?.present ? (await query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY name`)).map((row) => row.name) : [];
   const applied = new Set(executed);

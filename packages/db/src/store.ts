@@ -42,7 +42,7 @@ function toCategory(row: CategoryRow): Category {
   };
 }
 
-const toPage = ({ rows, total }: ProductPage) => ({ items: rows.map(toProduct), total });
+const toPage = ({ rows, total, estimated }: ProductPage) => ({ items: rows.map(toProduct), total, ...(estimated ? { estimated } : {}) });
 const orNull = <R, T>(row: R | null, map: (row: R) => T): T | null => (row ? map(row) : null);
 
 /** Rejects with a `timeout` DataError as soon as `signal` aborts (the request's deadline passed, or its client left). */

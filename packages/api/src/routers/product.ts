@@ -16,11 +16,18 @@ function split(input: Omit<ListInput, 'category'> & { category?: string }): { fi
       inStock: input.in_stock,
       q: input.q,
     },
-    page: { skip: input.skip, limit: input.limit, sortBy: input.sort_by, order: input.order },
+    page: { skip: input.skip, limit: input.limit, sortBy: input.sort_by, order: input.order, count: input.count },
   };
 }
 
-const toPage = ({ items, total }: Page<ProductPage['items'][number]>, page: PageOptions): ProductPage => ({ items, total, skip: page.skip, limit: page.limit });
+// The envelope says whether its total is an estimate whenever the caller chose how to count.
+const toPage = ({ items, total, estimated = false }: Page<ProductPage['items'][number]>, page: PageOptions): ProductPage => ({
+  items,
+  total,
+  ...(page.count === undefined ? {} : { total_is_estimate: estimated }),
+  skip: page.skip,
+  limit: page.limit,
+});
 
 const notFound = (id: number) => new TRPCError({ code: 'NOT_FOUND', message: `Product ${id} not found` });
 
