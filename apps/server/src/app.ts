@@ -12,7 +12,7 @@ import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { writeProtection } from './auth.js';
+import { scopeOf, writeProtection } from './auth.js';
 import { clientErrorHandler, frameworkErrors } from './client-errors.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
@@ -41,6 +41,7 @@ export interface AppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const PURGE_EVERY_MS = 10 * 60_000;
 const BODY_LIMIT = 1024 * 1024;
 
 function httpError(statusCode: number, message: string): Error & { statusCode: number } {
@@ -109,8 +110,8 @@ export function buildApp({
       // An origin not configured gets no CORS at all, so its OPTIONS falls through to the path's 405.
       origin: (origin, callback) => callback(null, anyOrigin ? '*' : origin !== undefined && corsOrigins.includes(origin) ? origin : false),
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['content-type', 'authorization', 'x-request-id'],
-      exposedHeaders: ['x-request-id', 'location', 'retry-after'],
+      allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'idempotency-key', 'if-match', 'if-none-match'],
+      exposedHeaders: ['x-request-id', 'location', 'retry-after', 'etag', 'idempotent-replayed'],
     });
   }
   if (rateLimit.max > 0) {
@@ -158,14 +159,28 @@ export function buildApp({
       // Only a client that left before its answer was written abandons work; a finished response has none left.
       if (!reply.raw.writableFinished) controller.abort(new Error('response closed'));
     });
-    return createContext({ store, requestId: request.id, log: request.log, signal: controller.signal });
+    const key = request.headers['idempotency-key'];
+    return createContext({
+      store,
+      requestId: request.id,
+      log: request.log,
+      signal: controller.signal,
+      idempotencyKey: typeof key === 'string' ? key : undefined,
+      scope: apiKeys.length ? scopeOf(request) : 'public',
+      onReplay: () => void reply.header('idempotent-replayed', 'true'),
+    });
   };
+  // Expired idempotency keys go in small batches on a timer, off every request's path.
+  const purge = setInterval(() => {
+    store.purgeIdempotencyKeys().catch((error: unknown) => app.log.warn({ err: error }, 'purging idempotency keys failed'));
+  }, PURGE_EVERY_MS).unref();
   // Why the database is down, once per change of state (the cause carries no password).
   const unwatch = db.watch((availability) => {
     if (availability.available) app.log.info('database available');
     else app.log.error({ cause: availability.cause }, 'database unavailable');
   });
   app.addHook('onClose', (_instance, done) => {
+    clearInterval(purge);
     unwatch();
     done();
   });
