@@ -1,0 +1,126 @@
+/** Contract v1.2 "safe writes": versions with ETag/If-Match/If-None-Match, over REST and tRPC, races included. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, startServer, type JsonResponse, type LiveServer } from './helpers.js';
+
+let server: LiveServer;
+const http = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => call(server.base, method, path, body, headers);
+/** One tRPC mutation over HTTP (no batch): the data, or the contract's error body under `error.data`. */
+const rpc = (procedure: string, input: unknown) => call(server.base, 'POST', `/trpc/${procedure}`, input);
+const rpcError = (response: JsonResponse) => (response.body as { error: { data: { code: string; httpStatus: number } } }).error.data;
+
+let sequence = 0;
+async function product(fields: Record<string, unknown> = {}): Promise<{ id: number; version: number }> {
+  sequence += 1;
+  const response = await http('POST', '/products', { name: `Товар ${sequence}`, price: 10, quantity: 5, ...fields });
+  expect(response.status).toBe(201);
+  return response.body as { id: number; version: number };
+}
+
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.close());
+
+describe('versions and ETags', () => {
+  it('starts at 1 and adds 1 on every change, stock changes included, and names it in ETag', async () => {
+    const created = await http('POST', '/products', { name: 'Версия', price: 1 });
+    expect(created.headers.get('etag')).toBe('"1"');
+    const { id } = created.body as { id: number };
+    expect((await http('PUT', `/products/${id}`, { price: 2 })).headers.get('etag')).toBe('"2"');
+    const patched = await http('PATCH', `/products/${id}/quantity`, { delta: 3 });
+    expect(patched.headers.get('etag')).toBe('"3"');
+    expect(patched.body).toMatchObject({ version: 3, quantity: 3 });
+    const read = await http('GET', `/products/${id}`);
+    expect(read.headers.get('etag')).toBe('"3"');
+    expect((read.body as { version: number }).version).toBe(3);
+  });
+
+  it('answers a matching If-None-Match with 304 and no body, on GET and HEAD, for products and categories', async () => {
+    const { id } = await product();
+    for (const tag of ['"1"', 'W/"1"', '"7", "1"', '*']) {
+      const response = await http('GET', `/products/${id}`, undefined, { 'if-none-match': tag });
+      expect(response.status, tag).toBe(304);
+      expect(response.text).toBe('');
+      expect(response.headers.get('etag')).toBe('"1"');
+    }
+    expect((await http('HEAD', `/products/${id}`, undefined, { 'if-none-match': '"1"' })).status).toBe(304);
+    expect((await http('GET', `/products/${id}`, undefined, { 'if-none-match': '"2"' })).status).toBe(200);
+    const category = (await http('POST', '/categories', { name: 'Кэш' })).body as { id: number };
+    expect((await http('GET', `/categories/${category.id}`, undefined, { 'if-none-match': '"1"' })).status).toBe(304);
+  });
+
+  it('applies PUT, PATCH and DELETE with a matching If-Match, and answers another version with 412 changing nothing', async () => {
+    const { id } = await product();
+    const stale = await http('PUT', `/products/${id}`, { price: 99 }, { 'if-match': '"2"' });
+    expect(stale.status).toBe(412);
+    expect(stale.body).toEqual({ code: 'PRECONDITION_FAILED', message: `Product ${id} is at version 1, not 2; nothing changed` });
+    expect((await http('PATCH', `/products/${id}/quantity`, { delta: -1 }, { 'if-match': '"2"' })).status).toBe(412);
+    expect((await http('DELETE', `/products/${id}`, undefined, { 'if-match': '"2"' })).status).toBe(412);
+    expect(await http('GET', `/products/${id}`)).toMatchObject({ status: 200, body: { price: 10, quantity: 5, version: 1 } });
+
+    expect((await http('PUT', `/products/${id}`, { price: 11 }, { 'if-match': '"1"' })).status).toBe(200);
+    expect((await http('PATCH', `/products/${id}/quantity`, { quantity: 0 }, { 'if-match': '"2"' })).status).toBe(200);
+    expect((await http('PUT', `/products/${id}`, { price: 12 }, { 'if-match': '*' })).status).toBe(200);
+    expect((await http('DELETE', `/products/${id}`, undefined, { 'if-match': '"4"' })).status).toBe(204);
+  });
+
+  it('does the same for categories', async () => {
+    const { id } = (await http('POST', '/categories', { name: 'Условная' })).body as { id: number };
+    expect((await http('PUT', `/categories/${id}`, { description: 'x' }, { 'if-match': '"5"' })).status).toBe(412);
+    expect((await http('DELETE', `/categories/${id}`, undefined, { 'if-match': '"5"' })).status).toBe(412);
+    const updated = await http('PUT', `/categories/${id}`, { description: 'x' }, { 'if-match': '"1"' });
+    expect(updated).toMatchObject({ status: 200, body: { version: 2 } });
+    expect(updated.headers.get('etag')).toBe('"2"');
+    expect((await http('DELETE', `/categories/${id}`, undefined, { 'if-match': '"2"' })).status).toBe(204);
+  });
+
+  it('orders 422 → 404 → 412 → 409', async () => {
+    const { id } = await product({ quantity: 1 });
+    // 404 before 412: no such row, whatever the version.
+    expect((await http('PUT', '/products/999999', { price: 1 }, { 'if-match': '"1"' })).status).toBe(404);
+    expect((await http('DELETE', '/categories/999999', undefined, { 'if-match': '"1"' })).status).toBe(404);
+    // 412 before 409: a stale version is reported even when the change would also oversell.
+    expect((await http('PATCH', `/products/${id}/quantity`, { delta: -5 }, { 'if-match': '"9"' })).status).toBe(412);
+    expect((await http('PATCH', `/products/${id}/quantity`, { delta: -5 }, { 'if-match': '"1"' })).status).toBe(409);
+    // A category in use: a stale version is a 412, the current one the 409.
+    const category = (await http('POST', '/categories', { name: 'Занятая' })).body as { id: number };
+    await product({ category_id: category.id });
+    expect((await http('DELETE', `/categories/${category.id}`, undefined, { 'if-match': '"3"' })).status).toBe(412);
+    expect((await http('DELETE', `/categories/${category.id}`, undefined, { 'if-match': '"1"' })).status).toBe(409);
+    // A malformed If-Match is a 422 naming the header; expected_version is the tRPC input, not a REST field.
+    for (const tag of ['W/"1"', '"1", "2"', '1', 'abc']) {
+      const response = await http('PUT', `/products/${id}`, { price: 1 }, { 'if-match': tag });
+      expect(response.status, tag).toBe(422);
+      expect((response.body as { issues: unknown[] }).issues).toEqual([{ path: ['If-Match'], message: expect.any(String) as string }]);
+    }
+    const inBody = await http('PUT', `/products/${id}`, { price: 1, expected_version: 1 });
+    expect(inBody.status).toBe(422);
+    expect((inBody.body as { issues: { path: string[] }[] }).issues[0]!.path).toEqual(['expected_version']);
+  });
+
+  it('takes expected_version over tRPC: 412 with the contract code when stale, the change when current', async () => {
+    const { id } = await product();
+    const stale = await rpc('products.update', { id, price: 3, expected_version: 2 });
+    expect(stale.status).toBe(412);
+    expect(rpcError(stale)).toMatchObject({ code: 'PRECONDITION_FAILED', httpStatus: 412 });
+    expect((await rpc('products.adjustQuantity', { id, delta: 1, expected_version: 2 })).status).toBe(412);
+    expect((await rpc('products.delete', { id, expected_version: 2 })).status).toBe(412);
+    const current = await rpc('products.update', { id, price: 3, expected_version: 1 });
+    expect(current.status).toBe(200);
+    expect(current.body).toMatchObject({ result: { data: { price: 3, version: 2 } } });
+    expect((await rpc('products.delete', { id, expected_version: 2 })).status).toBe(200);
+  });
+
+  it('lets exactly one of 20 concurrent conditional updates on one version win; the rest are 412', async () => {
+    const { id } = await product();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        index % 2 ? http('PUT', `/products/${id}`, { price: 100 + index }, { 'if-match': '"1"' }) : rpc('products.adjustQuantity', { id, delta: 1, expected_version: 1 }),
+      ),
+    );
+    const statuses = results.map((response) => response.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 412)).toHaveLength(19);
+    expect(((await http('GET', `/products/${id}`)).body as { version: number }).version).toBe(2);
+  });
+});
