@@ -124,3 +124,124 @@ describe('versions and ETags', () => {
     expect(((await http('GET', `/products/${id}`)).body as { version: number }).version).toBe(2);
   });
 });
+
+describe('idempotency keys', () => {
+  const key = () => `key-${Math.random().toString(36).slice(2)}`;
+
+  it('replays a repeated POST /products with the same key and body: same status, body and Location, one product', async () => {
+    const headers = { 'idempotency-key': key() };
+    const body = { name: 'Идемпотентный', price: 5, sku: `IDEM-${sequence}` };
+    const first = await http('POST', '/products', body, headers);
+    expect(first.status).toBe(201);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    // The same request again, spelled differently (key order, spacing): replayed, not run.
+    const again = await http('POST', '/products', JSON.stringify({ sku: body.sku, price: 5, name: ' Идемпотентный ' }), headers);
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.headers.get('location')).toBe(first.headers.get('location'));
+    expect(again.body).toEqual(first.body);
+    const { total } = (await http('GET', `/products?q=${encodeURIComponent('Идемпотентный')}`)).body as { total: number };
+    expect(total).toBe(1);
+  });
+
+  it('replays the first response even after the resource changed, and changes nothing', async () => {
+    const headers = { 'idempotency-key': key() };
+    const first = await http('POST', '/categories', { name: 'Повтор' }, headers);
+    const { id } = first.body as { id: number };
+    await http('PUT', `/categories/${id}`, { description: 'позже' });
+    const again = await http('POST', '/categories', { name: 'Повтор' }, headers);
+    expect(again).toMatchObject({ status: 201, body: first.body });
+    expect(((await http('GET', `/categories/${id}`)).body as { version: number }).version).toBe(2);
+  });
+
+  it('answers the same key with another body, or on another operation, with 422 at path []', async () => {
+    const headers = { 'idempotency-key': key() };
+    expect((await http('POST', '/products', { name: 'Первый', price: 1 }, headers)).status).toBe(201);
+    for (const [path, body] of [
+      ['/products', { name: 'Второй', price: 1 }],
+      ['/categories', { name: 'Первый' }],
+    ] as const) {
+      const reused = await http('POST', path, body, headers);
+      expect(reused.status).toBe(422);
+      expect(reused.body).toMatchObject({ code: 'UNPROCESSABLE_CONTENT', issues: [{ path: [], message: expect.stringContaining('Idempotency-Key') as string }] });
+    }
+  });
+
+  it('stores nothing for a failed request: a retry with the key runs again', async () => {
+    const headers = { 'idempotency-key': key() };
+    const sku = `FAIL-${sequence}`;
+    await product({ sku });
+    expect((await http('POST', '/products', { name: 'Дубль', price: 1, sku }, headers)).status).toBe(409);
+    expect((await http('POST', '/products', { name: 'Дубль', price: 1, sku }, headers)).status).toBe(409);
+  });
+
+  it('refuses a key that is not 1–255 printable ASCII characters', async () => {
+    const response = await http('POST', '/products', { name: 'Ключ', price: 1 }, { 'idempotency-key': 'x'.repeat(256) });
+    expect(response.status).toBe(422);
+    expect((response.body as { issues: { path: string[] }[] }).issues[0]!.path).toEqual(['Idempotency-Key']);
+  });
+
+  it('creates one product when 10 requests race with one new key: the rest replay it or get 409', async () => {
+    const headers = { 'idempotency-key': key() };
+    const sku = `RACE-${sequence}`;
+    const results = await Promise.all(Array.from({ length: 10 }, () => http('POST', '/products', { name: 'Гонка', price: 1, sku }, headers)));
+    const statuses = results.map((response) => response.status).sort();
+    expect(statuses.every((status) => status === 201 || status === 409), statuses.join()).toBe(true);
+    const fresh = results.filter((response) => response.status === 201 && response.headers.get('idempotent-replayed') === null);
+    expect(fresh).toHaveLength(1);
+    for (const response of results.filter((r) => r.status === 409)) expect((response.body as { message: string }).message).toMatch(/still running/);
+    const [{ count }] = await server.db.query<{ count: number }>('SELECT count(*)::int AS count FROM products WHERE sku = $1', [sku]);
+    expect(count).toBe(1);
+  });
+
+  it('keeps keys in PostgreSQL: another server on the same database replays them', async () => {
+    const headers = { 'idempotency-key': key() };
+    const first = await http('POST', '/categories', { name: 'Общая' }, headers);
+    const other = await startServer({ db: server.db });
+    try {
+      const again = await call(other.base, 'POST', '/categories', { name: 'Общая' }, headers);
+      expect(again).toMatchObject({ status: 201, body: first.body });
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('treats keys older than 24 hours as absent and purges them', async () => {
+    const headers = { 'idempotency-key': key() };
+    const first = await http('POST', '/categories', { name: 'Старая' }, headers);
+    await server.db.query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1", [headers['idempotency-key']]);
+    const again = await http('POST', '/categories', { name: 'Старая' }, headers);
+    expect(again.status).toBe(409);
+    expect((again.body as { message: string }).message).not.toMatch(/Idempotency/);
+    await server.db.query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'");
+    const { purgeIdempotencyKeys } = await import('@tradeos/db');
+    expect(await purgeIdempotencyKeys(server.db, 2)).toBeGreaterThan(2);
+    expect(await server.db.query('SELECT 1 FROM idempotency_keys')).toEqual([]);
+    expect(first.status).toBe(201);
+  });
+
+  it('scopes keys to the caller’s API key when write protection is on', async () => {
+    const guarded = await startServer({ db: server.db, apiKeys: ['alpha', 'beta'] });
+    try {
+      const headers = { 'idempotency-key': 'shared-key' };
+      const alpha = await call(guarded.base, 'POST', '/categories', { name: 'Альфа' }, { ...headers, authorization: 'Bearer alpha' });
+      const beta = await call(guarded.base, 'POST', '/categories', { name: 'Альфа' }, { ...headers, authorization: 'Bearer beta' });
+      expect(alpha.status).toBe(201);
+      // Another caller's key of the same name is its own: this request runs (and meets the name's 409).
+      expect(beta.status).toBe(409);
+      expect(beta.headers.get('idempotent-replayed')).toBeNull();
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it('takes the key over tRPC as the Idempotency-Key header', async () => {
+    const headers = { 'idempotency-key': key() };
+    const first = await call(server.base, 'POST', '/trpc/categories.create', { name: 'РПЦ' }, headers);
+    const again = await call(server.base, 'POST', '/trpc/categories.create', { name: 'РПЦ' }, headers);
+    expect(first.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+  });
+});
