@@ -245,3 +245,96 @@ describe('idempotency keys', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
   });
 });
+
+describe('POST /products/bulk', () => {
+  let categoryId: number;
+  beforeAll(async () => {
+    categoryId = ((await http('POST', '/categories', { name: 'Оптовая' })).body as { id: number }).id;
+  });
+
+  it('creates and updates by sku in one call, only the fields given, and says what happened to each in input order', async () => {
+    const existing = await product({ sku: 'BULK-1', description: 'остаётся', quantity: 7 });
+    const unchanged = await product({ sku: 'BULK-3', name: 'Как есть', price: 3 });
+    const response = await http('POST', '/products/bulk', {
+      items: [
+        { sku: 'BULK-2', name: 'Новый', price: 2.5, category: 'оптовая' },
+        { sku: 'BULK-1', name: 'Обновлённый', price: 1.99 },
+        { sku: 'BULK-3', name: 'Как есть', price: 3 },
+      ],
+    });
+    expect(response.status).toBe(200);
+    const created = (response.body as { items: { id: number }[] }).items[0]!.id;
+    expect(response.body).toEqual({
+      created: 1,
+      updated: 1,
+      unchanged: 1,
+      items: [
+        { sku: 'BULK-2', id: created, status: 'created' },
+        { sku: 'BULK-1', id: existing.id, status: 'updated' },
+        { sku: 'BULK-3', id: unchanged.id, status: 'unchanged' },
+      ],
+    });
+    expect((await http('GET', `/products/${existing.id}`)).body).toMatchObject({ name: 'Обновлённый', price: 1.99, description: 'остаётся', quantity: 7, version: 2 });
+    expect((await http('GET', `/products/${created}`)).body).toMatchObject({ quantity: 0, description: null, category: { id: categoryId, name: 'Оптовая' }, version: 1 });
+    expect(((await http('GET', `/products/${unchanged.id}`)).body as { version: number }).version).toBe(1);
+  });
+
+  it('refuses a bad item with its path, and writes nothing', async () => {
+    const cases: [unknown[], (string | number)[]][] = [
+      [[{ sku: 'OK-1', name: 'a', price: 1 }, { sku: 'OK-2', name: 'b', price: 1.234 }], ['items', 1, 'price']],
+      [[{ sku: 'OK-1', name: 'a', price: 1 }, { sku: 'OK-1', name: 'b', price: 1 }], ['items', 1, 'sku']],
+      [[{ sku: 'OK-1', name: 'a', price: 1 }, { name: 'b', price: 1 }], ['items', 1, 'sku']],
+      [[{ sku: 'OK-1', name: 'a', price: 1, category: 'Нет такой' }], ['items', 0, 'category']],
+      [[{ sku: 'OK-1', name: 'a', price: 1 }, { sku: 'OK-2', name: 'b', price: 1, category_id: 999999 }], ['items', 1, 'category_id']],
+    ];
+    for (const [items, path] of cases) {
+      const response = await http('POST', '/products/bulk', { items });
+      expect(response.status, JSON.stringify(items)).toBe(422);
+      expect((response.body as { issues: { path: unknown[] }[] }).issues[0]!.path).toEqual(path);
+    }
+    expect((await http('POST', '/products/bulk', { items: [] })).status).toBe(422);
+    expect(((await http('GET', '/products?q=OK-')).body as { total: number }).total).toBe(0);
+    expect(await server.db.query("SELECT 1 FROM products WHERE sku LIKE 'OK-%'")).toEqual([]);
+  });
+
+  it('takes 1000 items with long descriptions (over 1 MiB) in one request', async () => {
+    const items = Array.from({ length: 1000 }, (_, index) => ({ sku: `BIG-${index}`, name: `Крупный ${index}`, price: index, description: 'д'.repeat(1000) }));
+    const response = await http('POST', '/products/bulk', { items });
+    expect(response.status).toBe(200);
+    expect((response.body as { created: number }).created).toBe(1000);
+    expect((await http('POST', '/products/bulk', { items: [...items, { sku: 'BIG-X', name: 'x', price: 1 }] })).status).toBe(422);
+  });
+
+  it('replays with an Idempotency-Key, and works over tRPC as products.upsertMany', async () => {
+    const headers = { 'idempotency-key': 'bulk-once' };
+    const body = { items: [{ sku: 'KEYED-1', name: 'Ключевой', price: 1 }] };
+    const first = await http('POST', '/products/bulk', body, headers);
+    const again = await http('POST', '/products/bulk', body, headers);
+    expect(again).toMatchObject({ status: 200, body: first.body });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const viaRpc = await rpc('products.upsertMany', { items: [{ sku: 'KEYED-1', name: 'Ключевой', price: 2 }] });
+    expect(viaRpc.body).toMatchObject({ result: { data: { updated: 1, items: [{ sku: 'KEYED-1', status: 'updated' }] } } });
+  });
+
+  it('races overlapping bulks without a duplicate sku, a deadlock or a lost update', async () => {
+    const skus = Array.from({ length: 50 }, (_, index) => `OVER-${index}`);
+    // Each bulk writes every sku (in its own order) and adds its own quantity: afterwards each row holds one of them, whole.
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, run) =>
+        http('POST', '/products/bulk', { items: (run % 2 ? [...skus].reverse() : skus).map((sku) => ({ sku, name: `Прогон ${run}`, price: run, quantity: run })) }),
+      ),
+    );
+    expect(results.map((response) => response.status)).toEqual(Array(8).fill(200));
+    const rows = await server.db.query<{ sku: string; name: string; price: string; quantity: number; version: number }>(
+      "SELECT sku, name, price, quantity, version FROM products WHERE sku LIKE 'OVER-%'",
+    );
+    expect(rows).toHaveLength(50);
+    for (const row of rows) expect(row.name).toBe(`Прогон ${row.quantity}`);
+    // Every bulk that changed a row gave it a new version: created once, then one version per real update.
+    const changes = results.flatMap((response) => (response.body as { items: { sku: string; status: string }[] }).items);
+    for (const row of rows) {
+      const updates = changes.filter((change) => change.sku === row.sku && change.status === 'updated').length;
+      expect(row.version, row.sku).toBe(1 + updates);
+    }
+  });
+});
