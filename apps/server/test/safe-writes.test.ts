@@ -338,3 +338,99 @@ describe('POST /products/bulk', () => {
     }
   });
 });
+
+describe('cursor paging', () => {
+  type Page = { items: { id: number; name: string }[]; total: number; skip: number; next_cursor: string | null };
+  const page = async (path: string): Promise<Page> => {
+    const response = await http('GET', path);
+    expect(response.status, `${path}: ${response.text}`).toBe(200);
+    return response.body as Page;
+  };
+  /** Every id of a query, page by page through `next_cursor`. */
+  async function walk(path: string, limit: number, between?: () => Promise<void>): Promise<number[]> {
+    const ids: number[] = [];
+    let current = await page(`${path}&limit=${limit}`);
+    for (;;) {
+      ids.push(...current.items.map((item) => item.id));
+      if (!current.next_cursor) return ids;
+      await between?.();
+      current = await page(`${path}&limit=${limit}&cursor=${current.next_cursor}`);
+    }
+  }
+
+  beforeAll(async () => {
+    expect((await http('POST', '/categories', { name: 'Курсоры' })).status).toBe(201);
+    const items = Array.from({ length: 37 }, (_, index) => ({
+      category: 'Курсоры',
+      sku: `CUR-${index}`,
+      // Repeated names, prices and quantities: ties that only the id breaks.
+      name: index % 5 === 0 ? 'Курсор' : `Курсор ${index % 7}`,
+      price: index % 4,
+      quantity: index % 3,
+    }));
+    expect((await http('POST', '/products/bulk', { items })).status).toBe(200);
+  });
+
+  it('walks every row once, in the order skip paging gives, for every sort key and order, with next_cursor null at the end', async () => {
+    for (const sortBy of ['id', 'name', 'price', 'quantity', 'created_at', 'updated_at']) {
+      for (const order of ['asc', 'desc']) {
+        const query = `/products?q=${encodeURIComponent('Курсор')}&sort_by=${sortBy}&order=${order}`;
+        const all = await page(`${query}&limit=100`);
+        expect(all.total).toBe(37);
+        expect(all.next_cursor).toBeNull();
+        expect(await walk(query, 5), `${sortBy} ${order}`).toEqual(all.items.map((item) => item.id));
+      }
+    }
+  });
+
+  it('walks search results best match first, and a category by name', async () => {
+    const query = `/products/search?q=${encodeURIComponent('курсор')}`;
+    const all = await page(`${query}&limit=100`);
+    expect(all.items.slice(0, 8).every((item) => item.name === 'Курсор')).toBe(true);
+    expect(await walk(query, 4)).toEqual(all.items.map((item) => item.id));
+    const byCategory = `/products/category/${encodeURIComponent('курсоры')}?sort_by=name`;
+    expect(await walk(byCategory, 10)).toEqual((await page(`${byCategory}&limit=100`)).items.map((item) => item.id));
+  });
+
+  it('keeps the total of every match on every page, and reports skip 0', async () => {
+    const first = await page(`/products?q=${encodeURIComponent('Курсор')}&limit=10`);
+    const second = await page(`/products?q=${encodeURIComponent('Курсор')}&limit=10&cursor=${first.next_cursor!}`);
+    expect(second).toMatchObject({ total: 37, skip: 0 });
+  });
+
+  it('never repeats or drops a row that stands while others are inserted and deleted between pages', async () => {
+    const query = `/products?q=${encodeURIComponent('Курсор')}&sort_by=price&order=asc`;
+    const before = (await page(`${query}&limit=100`)).items.map((item) => item.id);
+    let round = 0;
+    const victims = [...before].reverse();
+    const seen = await walk(query, 6, async () => {
+      round += 1;
+      await http('POST', '/products', { name: `Курсор вставка ${round}`, price: round % 4 });
+      await http('DELETE', `/products/${victims[round]!}`);
+    });
+    expect(new Set(seen).size).toBe(seen.length);
+    const deleted = new Set(victims.slice(1, round + 1));
+    for (const id of before.filter((id) => !deleted.has(id))) expect(seen).toContain(id);
+  });
+
+  it('refuses a cursor with skip, a tampered one, and one from other filters or another sort, with 422 at cursor', async () => {
+    const query = `/products?q=${encodeURIComponent('Курсор')}&limit=3`;
+    const { next_cursor: cursor } = await page(query);
+    const both = await http('GET', `${query}&cursor=${cursor!}&skip=0`);
+    expect(both.status).toBe(422);
+    const tampered = `${cursor!.slice(0, -2)}${cursor!.endsWith('A') ? 'B' : 'A'}A`;
+    for (const path of [`${query}&cursor=${tampered}`, `${query}&cursor=nonsense`, `${query}&sort_by=price&cursor=${cursor!}`, `/products?limit=3&cursor=${cursor!}`]) {
+      const response = await http('GET', path);
+      expect(response.status, path).toBe(422);
+      expect((response.body as { issues: { path: string[] }[] }).issues[0]!.path).toEqual(['cursor']);
+    }
+  });
+
+  it('pages by cursor over tRPC too', async () => {
+    const input = (cursor?: string) => encodeURIComponent(JSON.stringify({ q: 'Курсор', limit: 20, ...(cursor && { cursor }) }));
+    const first = await http('GET', `/trpc/products.list?input=${input()}`);
+    const { next_cursor: cursor } = (first.body as { result: { data: Page } }).result.data;
+    const second = await http('GET', `/trpc/products.list?input=${input(cursor!)}`);
+    expect((second.body as { result: { data: Page } }).result.data.items).toHaveLength(17);
+  });
+});
