@@ -190,8 +190,7 @@ describe('idempotency keys', () => {
     const fresh = results.filter((response) => response.status === 201 && response.headers.get('idempotent-replayed') === null);
     expect(fresh).toHaveLength(1);
     for (const response of results.filter((r) => r.status === 409)) expect((response.body as { message: string }).message).toMatch(/still running/);
-    const [{ count }] = await server.db.query<{ count: number }>('SELECT count(*)::int AS count FROM products WHERE sku = $1', [sku]);
-    expect(count).toBe(1);
+    expect(await server.db.query('SELECT count(*)::int AS count FROM products WHERE sku = $1', [sku])).toEqual([{ count: 1 }]);
   });
 
   it('keeps keys in PostgreSQL: another server on the same database replays them', async () => {
