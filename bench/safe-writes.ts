@@ -6,15 +6,8 @@
 import type autocannon from 'autocannon';
 import type pg from 'pg';
 
-export interface SafeWritesRow {
-  workload: string;
-  connections: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-}
+/** The columns of run.ts's rows that these rows print. */
+export type SafeWritesRow = { workload: string } & Record<'connections' | 'rps' | 'p50' | 'p99' | 'errors' | 'non2xx', number>;
 
 export interface SafeWritesResult {
   rows: SafeWritesRow[];

@@ -433,3 +433,27 @@ describe('cursor paging', () => {
     expect((second.body as { result: { data: Page } }).result.data.items).toHaveLength(17);
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('declares the v1.2 headers and statuses where they apply', async () => {
+    type Op = { parameters?: { $ref?: string; name?: string }[]; responses: Record<string, { headers?: Record<string, unknown> }> };
+    const { paths } = (await http('GET', '/openapi.json')).body as { paths: Record<string, Record<string, Op>> };
+    const refs = (op: Op) => (op.parameters ?? []).map((parameter) => parameter.$ref ?? parameter.name);
+    for (const [path, method] of [['/products', 'post'], ['/categories', 'post'], ['/products/bulk', 'post']] as const) {
+      expect(refs(paths[path]![method]!)).toContain('#/components/parameters/IdempotencyKey');
+      expect(Object.keys(paths[path]![method]!.responses[path === '/products/bulk' ? '200' : '201']!.headers!)).toContain('Idempotent-Replayed');
+    }
+    for (const [path, method] of [['/products/{id}', 'put'], ['/products/{id}/quantity', 'patch'], ['/products/{id}', 'delete'], ['/categories/{id}', 'put'], ['/categories/{id}', 'delete']] as const) {
+      const op = paths[path]![method]!;
+      expect(refs(op)).toContain('#/components/parameters/IfMatch');
+      expect(refs(op)).not.toContain('expected_version');
+      expect(op.responses['412']).toBeDefined();
+    }
+    for (const path of ['/products/{id}', '/categories/{id}']) {
+      expect(refs(paths[path]!.get!)).toContain('#/components/parameters/IfNoneMatch');
+      expect(Object.keys(paths[path]!.get!.responses['200']!.headers!)).toContain('ETag');
+      expect(paths[path]!.get!.responses['304']).toBeDefined();
+    }
+    expect(refs(paths['/products']!.get!)).toContain('cursor');
+  });
+});

@@ -3,9 +3,20 @@
  * types. The db package implements it; tests may hand in any other implementation. Failures a store reports
  * are `StoreError`s, classified by kind, so the router maps them to the contract without knowing the driver.
  */
-import type { BulkStatus, Category, CategoryCreate, PageOptions, Product, ProductBulkItem, ProductCreate, ProductFilters } from '@tradeos/contract';
+import type {
+  BulkStatus,
+  Category,
+  CategoryCreate,
+  IdempotencyRequest,
+  PageOptions,
+  Product,
+  ProductBulkItem,
+  ProductCreate,
+  ProductFilters,
+  StoredResponse,
+} from '@tradeos/contract';
 
-export type { PageOptions, ProductFilters };
+export type { IdempotencyRequest, PageOptions, ProductFilters, StoredResponse };
 
 export interface Page<T> {
   items: T[];
@@ -55,22 +66,6 @@ export interface CategoryStore {
   create(fields: CategoryCreate, signal?: AbortSignal): Promise<Category>;
   update(id: number, patch: CategoryPatch, signal?: AbortSignal, expectedVersion?: number): Promise<Category | null>;
   delete(id: number, signal?: AbortSignal, expectedVersion?: number): Promise<boolean>;
-}
-
-/** Contract v1.2: an idempotency key as the store keeps it. */
-export interface IdempotencyRequest {
-  /** The caller: a digest of its API key when write protection is on, else one shared scope. */
-  scope: string;
-  key: string;
-  /** A digest of the operation and its input. */
-  hash: string;
-}
-
-/** The response stored with a key and replayed as it was. */
-export interface StoredResponse {
-  status: number;
-  body: unknown;
-  location: string | null;
 }
 
 /** The writes a key can guard; inside `once` they run in the key's transaction. */

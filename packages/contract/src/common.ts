@@ -45,6 +45,22 @@ export const IdempotencyKey = z
   .regex(/^[\x20-\x7E]{1,255}$/, 'must be 1–255 printable ASCII characters')
   .meta({ description: 'Makes this POST safe to retry: a repeat with the same key and body replays the first response.', example: 'c0ffee-3f9a-4d2e' });
 
+/** An idempotency key as storage keeps it (shared by the API's storage port and the db package that implements it). */
+export interface IdempotencyRequest {
+  /** The caller: a digest of its API key when write protection is on, else one shared scope. */
+  scope: string;
+  key: string;
+  /** A digest of the operation and its input: the same key with another request is refused. */
+  hash: string;
+}
+
+/** The response stored with an idempotency key and replayed as it was. */
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+  location: string | null;
+}
+
 export const Timestamp = z.iso.datetime().meta({ example: '2026-11-27T09:15:02.120Z' });
 
 export const MONEY_MAX = 99_999_999.99;

@@ -4,6 +4,7 @@
  * repeat a 409 at once, and the key's row is written beside the write, so a key never exists without its write.
  */
 import { createHash } from 'node:crypto';
+import type { IdempotencyRequest, StoredResponse } from '@tradeos/contract';
 import { QueryTypes, type Transaction } from 'sequelize';
 import type { Database } from '../connection.js';
 import { DataError } from '../errors.js';
@@ -14,20 +15,7 @@ export const IDEMPOTENCY_RETENTION = '24 hours';
 // The advisory lock's first key: its own class, apart from the migrator's one-key lock.
 const LOCK_CLASS = 727_361_013;
 
-export interface IdempotencyRequest {
-  /** The caller: a digest of its API key when write protection is on, else one shared scope. */
-  scope: string;
-  key: string;
-  /** A digest of the operation and its input: the same key with another request is refused. */
-  hash: string;
-}
-
-/** The response stored with a key, replayed as it was. */
-export interface StoredResponse {
-  status: number;
-  body: unknown;
-  location: string | null;
-}
+export type { IdempotencyRequest, StoredResponse };
 
 export type Once<T> = { replayed: false; value: T } | { replayed: true; response: StoredResponse };
 
