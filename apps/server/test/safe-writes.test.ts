@@ -1,4 +1,5 @@
 /** Contract v1.2 "safe writes": versions with ETag/If-Match/If-None-Match, over REST and tRPC, races included. */
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startServer, type JsonResponse, type LiveServer } from './helpers.js';
 
@@ -302,6 +303,27 @@ describe('POST /products/bulk', () => {
     expect(response.status).toBe(200);
     expect((response.body as { created: number }).created).toBe(1000);
     expect((await http('POST', '/products/bulk', { items: [...items, { sku: 'BIG-X', name: 'x', price: 1 }] })).status).toBe(422);
+  });
+
+  it('lets a body over 1 MiB announced with Expect: 100-continue (as curl sends it) through on this route only', async () => {
+    const items = Array.from({ length: 600 }, (_, index) => ({ sku: `CONT-${index}`, name: `Продолжение ${index}`, price: 1, description: 'ж'.repeat(1000) }));
+    const body = Buffer.from(JSON.stringify({ items }));
+    expect(body.length).toBeGreaterThan(1024 * 1024);
+    const post = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const request = httpRequest(`${server.base}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' },
+        });
+        request.on('continue', () => request.end(body));
+        request.on('response', (response) => {
+          resolve(response.statusCode ?? 0);
+          request.destroy();
+        });
+        request.on('error', reject);
+      });
+    expect(await post('/products/bulk')).toBe(200);
+    expect(await post('/products')).toBe(413);
   });
 
   it('replays with an Idempotency-Key, and works over tRPC as products.upsertMany', async () => {
