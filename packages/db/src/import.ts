@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { MAX_BULK_ITEMS, ProductBulk, type ProductBulkItem } from '@tradeos/contract';
+import { MAX_BULK_ITEMS, ProductBulk } from '@tradeos/contract';
 import type { Database } from './connection.js';
 import { DataError } from './errors.js';
 import { upsertProducts } from './queries/upsert.js';
@@ -55,13 +55,19 @@ function csvRecords(text: string): { line: number; cells: string[] }[] {
     const char = text[at]!;
     if (char === '\n') line += 1;
     if (quoted) {
-      if (char === '"' && text[at + 1] === '"') (cell += '"'), (at += 1);
-      else if (char === '"') quoted = false;
+      if (char === '"' && text[at + 1] === '"') {
+        cell += '"';
+        at += 1;
+      } else if (char === '"') quoted = false;
       else cell += char;
     } else if (char === '"' && cell === '') quoted = true;
-    else if (char === ',') (cells.push(cell), (cell = ''));
-    else if (char === '\n') (endRecord(), (start = line));
-    else if (char !== '\r') cell += char;
+    else if (char === ',') {
+      cells.push(cell);
+      cell = '';
+    } else if (char === '\n') {
+      endRecord();
+      start = line;
+    } else if (char !== '\r') cell += char;
   }
   endRecord();
   return records;
@@ -112,7 +118,10 @@ function elementLines(text: string, depth: number): number[] {
       else if (char === '"') inString = false;
       continue;
     }
-    if (expecting && !/\s/.test(char) && char !== ']') (lines.push(line), (expecting = false));
+    if (expecting && !/\s/.test(char) && char !== ']') {
+      lines.push(line);
+      expecting = false;
+    }
     if (char === '"') inString = true;
     else if (char === '[' || char === '{') {
       level += 1;
@@ -147,13 +156,9 @@ export async function importProducts(db: Database, rows: SourceRow[], onProgress
       const [issue] = parsed.error.issues;
       throw located(batch, issue?.path ?? [], issue?.message ?? 'invalid');
     }
-    let outcomes;
-    try {
-      outcomes = await upsertProducts(db, parsed.data.items satisfies ProductBulkItem[]);
-    } catch (error) {
-      if (error instanceof DataError && Array.isArray(error.field)) throw located(batch, error.field, error.message);
-      throw error;
-    }
+    const outcomes = await upsertProducts(db, parsed.data.items).catch((error: unknown) => {
+      throw error instanceof DataError && Array.isArray(error.field) ? located(batch, error.field, error.message) : error;
+    });
     for (const { status } of outcomes) summary[status] += 1;
     onProgress?.(start + batch.length, rows.length);
   }

@@ -173,7 +173,7 @@ const CURSOR_VALUES: Record<ProductSortKey, CursorValue> = {
 };
 
 const cursorValue = (row: ProductRow, key: ProductSortKey): string | number => {
-  const value = row[sortAttribute(key)];
+  const value: unknown = row[sortAttribute(key)];
   return value instanceof Date ? value.toISOString() : (value as string | number);
 };
 
