@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createDatabase, createMigrator, freePort, seed, seedSynthetic, startEmbeddedPostgres } from '@tradeos/db';
+import { safeWrites } from './safe-writes.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -213,6 +214,8 @@ async function main(): Promise<void> {
   await run('W5 tRPC products.create', () => cannon('W5 tRPC products.create', base, { requests: [{ method: 'POST', path: '/trpc/products.create', headers: json, body: create }] }));
   clearInterval(sampler);
   await admin.query(`DELETE FROM products WHERE name = 'Бенчмарк товар'`);
+  const safe = process.env.BENCH_SAFE_WRITES === 'false' ? undefined : await safeWrites(base, cannon, admin);
+  clearInterval(sampler);
   await admin.end();
 
   server.kill('SIGTERM');
@@ -240,10 +243,17 @@ async function main(): Promise<void> {
   console.log(`\nstart to first 200 on /health (existing embedded database): ${startMs} ms`);
   console.log(`server peak RSS: ${Math.round(peakRss)} MB (main process)`);
   console.log(`W4 quantity invariant (sum grew by exactly the successful increments): ${invariant ? 'holds' : 'BROKEN'}`);
+  if (safe) {
+    console.log('\n| safe writes (v1.2) | conns | req/s | p50 ms | p99 ms | errors | non-2xx |\n|---|---:|---:|---:|---:|---:|---:|');
+    for (const row of safe.rows) console.log(`| ${row.workload} | ${row.connections} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.non2xx} |`);
+    console.log(`idempotent POST vs plain POST: ${Math.round(safe.idempotentVsPlain * 100)}% of the req/s (target ≥ 85%)`);
+    console.log(`page 10 000 by cursor vs page 1: ${safe.deepVsFirstPage.toFixed(2)}× the p50 (target ≤ 2×)`);
+    console.log(`POST /products/bulk: ${safe.bulk.products} products in ${safe.bulk.requests} requests, ${safe.bulk.seconds.toFixed(1)} s, ${safe.bulk.failed} failed (target < 10 s)`);
+  }
   const file = `${root}bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), duration: DURATION, connections: CONNECTIONS, products: PRODUCTS, workers: WORKERS, pool: POOL, logLevel: LOG_LEVEL, startMs, peakRssMb: Math.round(peakRss), w4Invariant: invariant, rows: table }, null, 2));
+  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), duration: DURATION, connections: CONNECTIONS, products: PRODUCTS, workers: WORKERS, pool: POOL, logLevel: LOG_LEVEL, startMs, peakRssMb: Math.round(peakRss), w4Invariant: invariant, rows: table, safeWrites: safe }, null, 2));
   console.log(`written ${file}`);
-  if (!invariant || rows.some((row) => row.errors > 0)) process.exitCode = 1;
+  if (!invariant || rows.some((row) => row.errors > 0) || (safe && safe.bulk.failed > 0)) process.exitCode = 1;
 }
 
 await main();

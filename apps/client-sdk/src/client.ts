@@ -5,7 +5,7 @@
  * compile without `skipLibCheck`.
  */
 import type { AppRouter } from '@tradeos/api';
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpLink, splitLink, type TRPCLink } from '@trpc/client';
 import type { TRPCBuiltRouter, TRPCMutationProcedure, TRPCQueryProcedure, TRPCRouterRecord } from '@trpc/server';
 import { contractErrorLink } from './errors.js';
 
@@ -21,6 +21,11 @@ export interface CatalogClientOptions {
   /** The `fetch` to use instead of the global one (a proxy, retries, instrumentation in tests). */
   fetch?: typeof globalThis.fetch;
   headers?: CatalogHeaders;
+  /**
+   * `'auto'`: every write sent without an idempotency key gets a fresh one (a UUID), so a retry of that very request
+   * (a retrying `fetch`, a proxy) can never create twice. Default: keys only where a call passes one.
+   */
+  idempotencyKeys?: 'auto';
 }
 
 /** Per-call options: an `AbortSignal` to cancel the call. */
@@ -28,8 +33,17 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** Per-call options of a write. */
+export interface MutationOptions extends CallOptions {
+  /**
+   * `idempotencyKey` (1–255 printable ASCII characters) is sent as the `Idempotency-Key` header: the creates and the
+   * bulk upsert then run once per key, and a repeat gets the first answer back. Use one key per logical operation.
+   */
+  context?: { idempotencyKey?: string };
+}
+
 type Query<I, O> = { query: (input: I, options?: CallOptions) => Promise<O> };
-type Mutation<I, O> = { mutate: (input: I, options?: CallOptions) => Promise<O> };
+type Mutation<I, O> = { mutate: (input: I, options?: MutationOptions) => Promise<O> };
 
 /** Each procedure of a router's record as `.query()` (reads) or `.mutate()` (writes), each sub-router as a namespace. */
 type Client<R extends TRPCRouterRecord> = {
@@ -47,8 +61,28 @@ export type CatalogClient = AppRouter extends TRPCBuiltRouter<infer _Root, infer
 // Batched queries travel in the URL; past this length tRPC splits the batch rather than risk a 414.
 const MAX_URL_LENGTH = 2_083;
 
-export function createCatalogClient({ url, fetch, headers }: CatalogClientOptions): CatalogClient {
+const keyOf = (context: Record<string, unknown>): string | undefined =>
+  typeof context.idempotencyKey === 'string' ? context.idempotencyKey : undefined;
+
+/** With `idempotencyKeys: 'auto'`, gives every write without a key one of its own. */
+const autoKeyLink: TRPCLink<AppRouter> =
+  () =>
+  ({ op, next }) =>
+    next(op.type === 'mutation' && keyOf(op.context) === undefined ? { ...op, context: { ...op.context, idempotencyKey: globalThis.crypto.randomUUID() } } : op);
+
+export function createCatalogClient({ url, fetch, headers, idempotencyKeys }: CatalogClientOptions): CatalogClient {
+  const endpoint = `${url.replace(/\/+$/, '')}/trpc`;
+  const common = async () => (typeof headers === 'function' ? await headers() : (headers ?? {}));
   return createTRPCClient<AppRouter>({
-    links: [contractErrorLink, httpBatchLink({ url: `${url.replace(/\/+$/, '')}/trpc`, fetch, headers, maxURLLength: MAX_URL_LENGTH })],
+    links: [
+      contractErrorLink,
+      ...(idempotencyKeys === 'auto' ? [autoKeyLink] : []),
+      // A key is a header of its own request: keyed writes travel alone, everything else in batches.
+      splitLink({
+        condition: (op) => keyOf(op.context) !== undefined,
+        true: httpLink({ url: endpoint, fetch, headers: async ({ op }) => ({ ...(await common()), 'idempotency-key': keyOf(op.context) }) }),
+        false: httpBatchLink({ url: endpoint, fetch, headers, maxURLLength: MAX_URL_LENGTH }),
+      }),
+    ],
   });
 }

@@ -26,3 +26,6 @@ export type ProductSortKey = contract.ProductSortKey;
 export type Category = contract.Category;
 export type CategoryCreate = contract.CategoryCreate;
 export type CategoryUpdate = contract.CategoryUpdate;
+export type ProductBulk = contract.ProductBulk;
+export type ProductBulkItem = contract.ProductBulkItem;
+export type ProductBulkResult = contract.ProductBulkResult;

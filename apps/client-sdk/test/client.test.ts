@@ -4,7 +4,7 @@ import { freePort } from '@tradeos/db';
 import { useMigratedDatabase } from '@tradeos/db/fixture';
 import { buildApp } from '@tradeos/server/app';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCatalogClient, errorCode, isCatalogError, type CatalogClient, type CatalogClientOptions } from '../src/index.js';
+import { createCatalogClient, errorCode, isCatalogError, iterate, type CatalogClient, type CatalogClientOptions } from '../src/index.js';
 
 const db = useMigratedDatabase();
 let app: ReturnType<typeof buildApp>;
@@ -111,9 +111,9 @@ describe('products through the SDK', () => {
     expect(mouse).toMatchObject({ quantity: 0, in_stock: false, sku: null, description: null });
 
     const inRange = await client.products.list.query({ category_id: category.id, min_price: 70_000, max_price: 80_000, in_stock: true });
-    expect(inRange).toEqual({ items: [product], total: 1, skip: 0, limit: 20 });
+    expect(inRange).toEqual({ items: [product], total: 1, skip: 0, limit: 20, next_cursor: null });
     const byPrice = await client.products.list.query({ category: category.name.toUpperCase(), sort_by: 'price', order: 'asc', limit: 1 });
-    expect(byPrice).toEqual({ items: [mouse], total: 2, skip: 0, limit: 1 });
+    expect(byPrice).toEqual({ items: [mouse], total: 2, skip: 0, limit: 1, next_cursor: expect.any(String) as string });
     expect((await client.products.list.query({ category_id: category.id, in_stock: false })).items).toEqual([mouse]);
 
     const found = await client.products.search.query({ q: 'НОУТБУК', category_id: category.id });
@@ -251,5 +251,49 @@ describe('transport', () => {
     await tagged.health.query({});
     await tagged.products.list.query({ limit: 1 });
     expect(recorder.exchanges.map(({ response }) => response.headers.get('x-request-id'))).toEqual(['sdk-call-1', 'sdk-call-2']);
+  });
+});
+
+describe('safe writes through the SDK', () => {
+  it('sends a per-call idempotency key as the header: a repeated create returns the first product and creates nothing', async () => {
+    const { exchanges, fetch } = recordingFetch();
+    const keyed = createCatalogClient({ url: base, fetch });
+    const input = { name: `Ключевой ${unique()}`, price: 10 };
+    const options = { context: { idempotencyKey: `sdk-${unique()}` } };
+    const [first, again] = [await keyed.products.create.mutate(input, options), await keyed.products.create.mutate(input, options)];
+    expect(again).toEqual(first);
+    expect(exchanges.map((exchange) => exchange.response.headers.get('idempotent-replayed'))).toEqual([null, 'true']);
+    expect((await keyed.products.search.query({ q: input.name })).total).toBe(1);
+  });
+
+  it("gives every write its own key with idempotencyKeys: 'auto', so a retrying fetch never creates twice", async () => {
+    let calls = 0;
+    // A fetch that loses the first answer and sends the very same request again.
+    const flaky: typeof globalThis.fetch = async (input, init) => {
+      calls += 1;
+      if (calls === 1) await fetch(input, init);
+      return fetch(input, init);
+    };
+    const auto = createCatalogClient({ url: base, fetch: flaky, idempotencyKeys: 'auto' });
+    const name = `Авто ${unique()}`;
+    const created = await auto.categories.create.mutate({ name });
+    expect(created.name).toBe(name);
+    expect((await client.categories.list.query({})).filter((category) => category.name === name)).toHaveLength(1);
+  });
+
+  it('takes expected_version: a stale one is PRECONDITION_FAILED', async () => {
+    const product = await client.products.create.mutate({ name: `Версия ${unique()}`, price: 1 });
+    const error = await failure(client.products.update.mutate({ id: product.id, price: 2, expected_version: product.version + 1 }));
+    expect(errorCode(error)).toBe('PRECONDITION_FAILED');
+    expect((await client.products.update.mutate({ id: product.id, price: 2, expected_version: product.version })).version).toBe(product.version + 1);
+  });
+
+  it('upserts many by sku, and iterates every product of a query page by page', async () => {
+    const tag = unique();
+    const items = Array.from({ length: 25 }, (_, index) => ({ sku: `IT-${tag}-${index}`, name: `Итерация ${tag} ${index}`, price: index }));
+    expect((await client.products.upsertMany.mutate({ items })).created).toBe(25);
+    const names: string[] = [];
+    for await (const product of iterate(client.products.search, { q: `Итерация ${tag}`, limit: 7, sort_by: 'price', order: 'asc' })) names.push(product.name);
+    expect(names).toEqual(items.map((item) => item.name));
   });
 });

@@ -14,14 +14,14 @@ import { resolveResponse } from '@trpc/server/http';
 import cors from '@fastify/cors';
 import helmet from 'helmet';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { writeProtection } from './auth.js';
+import { scopeOf, writeProtection } from './auth.js';
 import { clientErrorHandler, frameworkErrors } from './client-errors.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
 import { acceptEveryMethod, UNSERVED_METHODS } from './methods.js';
 import { openApiDocument } from './openapi.js';
 import { MemoryStore, registerRateLimit, type RateLimitStore } from './rate-limit.js';
-import { registerRest } from './rest.js';
+import { BULK_BODY_LIMIT, registerRest } from './rest.js';
 import { registerSwaggerUi } from './swagger-ui.js';
 
 export interface AppOptions {
@@ -69,6 +69,8 @@ const SECURITY_HEADERS = (() => {
   })(response.req, response, () => undefined);
   return response.getHeaders();
 })();
+
+const PURGE_EVERY_MS = 10 * 60_000;
 const BODY_LIMIT = 1024 * 1024;
 
 function httpError(statusCode: number, message: string): Error & { statusCode: number } {
@@ -118,7 +120,8 @@ export function buildApp({
     // Node checks request deadlines every 30 s by default: check every second, so a slow client is cut off on time.
     serverFactory: (handler) => {
       const server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 10_000), connectionsCheckingInterval: 1_000 }, handler);
-      refuseOversizedContinue(server, handler, BODY_LIMIT);
+      // curl asks `Expect: 100-continue` past 1 MiB: a bulk upsert of up to its own limit is let through.
+      refuseOversizedContinue(server, handler, (request) => (request.url?.split('?')[0] === '/products/bulk' ? BULK_BODY_LIMIT : BODY_LIMIT));
       lingerOnEarlyClose(server, { maxMs: 2_000, maxBytes: 4 * BODY_LIMIT });
       return server;
     },
@@ -143,8 +146,8 @@ export function buildApp({
       // An origin not configured gets no CORS at all, so its OPTIONS falls through to the path's 405.
       origin: (origin, callback) => callback(null, anyOrigin ? '*' : origin !== undefined && corsOrigins.includes(origin) ? origin : false),
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['content-type', 'authorization', 'x-request-id'],
-      exposedHeaders: ['x-request-id', 'location', 'retry-after'],
+      allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'idempotency-key', 'if-match', 'if-none-match'],
+      exposedHeaders: ['x-request-id', 'location', 'retry-after', 'etag', 'idempotent-replayed'],
     });
   }
   if (rateLimit.max > 0) {
@@ -193,14 +196,28 @@ export function buildApp({
       // Only a client that left before its answer was written abandons work; a finished response has none left.
       if (!reply.raw.writableFinished) controller.abort(new Error('response closed'));
     });
-    return createContext({ store, requestId: request.id, log: request.log, signal: controller.signal });
+    const key = request.headers['idempotency-key'];
+    return createContext({
+      store,
+      requestId: request.id,
+      log: request.log,
+      signal: controller.signal,
+      idempotencyKey: typeof key === 'string' ? key : undefined,
+      scope: apiKeys.length ? scopeOf(request) : 'public',
+      onReplay: () => void reply.header('idempotent-replayed', 'true'),
+    });
   };
+  // Expired idempotency keys go in small batches on a timer, off every request's path.
+  const purge = setInterval(() => {
+    store.purgeIdempotencyKeys().catch((error: unknown) => app.log.warn({ err: error }, 'purging idempotency keys failed'));
+  }, PURGE_EVERY_MS).unref();
   // Why the database is down, once per change of state (the cause carries no password).
   const unwatch = db.watch((availability) => {
     if (availability.available) app.log.info('database available');
     else app.log.error({ cause: availability.cause }, 'database unavailable');
   });
   app.addHook('onClose', (_instance, done) => {
+    clearInterval(purge);
     unwatch();
     done();
   });

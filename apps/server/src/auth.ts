@@ -5,11 +5,14 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ERRORS } from '@tradeos/contract';
-import type { preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const digest = (key: string) => createHash('sha256').update(key).digest();
+
+/** The key of `Authorization: Bearer <key>`, if the request sent one. */
+const bearer = (request: FastifyRequest): string | undefined => /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '')?.[1];
 
 export function writeProtection(apiKeys: string[]): preHandlerAsyncHookHandler {
   const known = apiKeys.map(digest);
@@ -18,13 +21,22 @@ export function writeProtection(apiKeys: string[]): preHandlerAsyncHookHandler {
 
   return async (request, reply) => {
     if (READS.has(request.method)) return;
-    const match = /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '');
-    if (!match) {
+    const key = bearer(request);
+    if (key === undefined) {
       return reply
         .code(ERRORS.UNAUTHORIZED.status)
         .header('www-authenticate', 'Bearer')
         .send({ code: 'UNAUTHORIZED', message: ERRORS.UNAUTHORIZED.message });
     }
-    if (!accepted(match[1]!)) return reply.code(ERRORS.FORBIDDEN.status).send({ code: 'FORBIDDEN', message: ERRORS.FORBIDDEN.message });
+    if (!accepted(key)) return reply.code(ERRORS.FORBIDDEN.status).send({ code: 'FORBIDDEN', message: ERRORS.FORBIDDEN.message });
   };
+}
+
+/**
+ * Contract v1.2: whose idempotency keys a request's are: a digest of its bearer key (checked by write protection
+ * when that is on), else one shared scope. The key itself is never stored.
+ */
+export function scopeOf(request: FastifyRequest): string {
+  const key = bearer(request);
+  return key === undefined ? 'public' : digest(key).toString('hex');
 }

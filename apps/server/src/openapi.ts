@@ -3,6 +3,7 @@
  * its error table (every error response), and the server's options (write protection, rate limit).
  */
 import { ApiError, CONTRACT_VERSION, ERRORS, operations, type ErrorCode, type Operation } from '@tradeos/contract';
+import { z } from 'zod';
 import { SchemaSet, type JsonSchema } from './json-schema.js';
 
 type Json = Record<string, unknown>;
@@ -19,7 +20,13 @@ const DESCRIPTION = `The TradeOS product catalog over REST. The same operations 
 
 Every error is JSON (\`Error\`): \`{ "code", "message" }\`, plus \`issues\` on a 422 and \`request_id\` on a 500.
 Every response carries \`X-Request-Id\`: the client's own when valid, else a fresh UUID. A known path with another
-method is a 405 with an \`Allow\` header; an unknown path is a 404. Every \`GET\` also answers \`HEAD\`.`;
+method is a 405 with an \`Allow\` header; an unknown path is a 404. Every \`GET\` also answers \`HEAD\`.
+
+Safe writes (v1.2): \`POST /products\`, \`POST /categories\` and \`POST /products/bulk\` take an \`Idempotency-Key\`:
+a repeat with the same key and body within 24 hours gets the first response again (\`Idempotent-Replayed: true\`),
+the key with another body is a 422, a repeat while the first still runs a 409. Responses carrying one product or
+category send \`ETag: "<version>"\`; \`If-None-Match\` on a read answers 304, \`If-Match\` on \`PUT\`, \`PATCH\` and
+\`DELETE\` makes the write conditional (412 when the version moved on). Lists page by \`cursor\` as well as \`skip\`.`;
 
 const TAGS = [
   { name: 'health', description: 'Whether the service and its database answer' },
@@ -69,19 +76,44 @@ function errorResponse(code: ErrorCode, description: string): Json {
   };
 }
 
+// Contract v1.2: the tRPC input field REST sends as `If-Match`.
+const EXPECTED_VERSION = 'expected_version';
+const ETAG = { ETag: { $ref: '#/components/headers/ETag' } };
+
+/** True when the operation answers with one versioned resource (a Product or a Category), which carries an ETag. */
+const versioned = (operation: Operation) => operation.output instanceof z.ZodObject && 'version' in operation.output.shape;
+
+/** The v1.2 request headers an operation takes: `Idempotency-Key`, `If-Match` on conditional writes, `If-None-Match` on reads by id. */
+function headerParameters(operation: Operation, input: JsonSchema): Json[] {
+  return [
+    ...(operation.idempotent ? [{ $ref: '#/components/parameters/IdempotencyKey' }] : []),
+    ...(EXPECTED_VERSION in (input.properties ?? {}) ? [{ $ref: '#/components/parameters/IfMatch' }] : []),
+    ...(operation.method === 'GET' && versioned(operation) ? [{ $ref: '#/components/parameters/IfNoneMatch' }] : []),
+  ];
+}
+
 function responses(procedure: string, operation: Operation, schemas: SchemaSet, options: DocumentOptions, used: Set<ErrorCode>): Json {
   const shared = (code: ErrorCode) => {
     used.add(code);
     return { [ERRORS[code].status]: { $ref: `#/components/responses/${code}` } };
   };
-  const success: Json = { description: operation.successDescription, headers: REQUEST_ID };
+  const success: Json = {
+    description: operation.successDescription,
+    headers: {
+      ...REQUEST_ID,
+      ...(versioned(operation) ? ETAG : {}),
+      ...(operation.idempotent ? { 'Idempotent-Replayed': { $ref: '#/components/headers/IdempotentReplayed' } } : {}),
+    },
+  };
   if (operation.success !== 204) success.content = { 'application/json': { schema: schemas.of(operation.output, 'output') } };
   if (operation.success === 201) {
     success.headers = {
       Location: { description: `Path of the new resource, e.g. \`${operation.path}/17\``, required: true, schema: { type: 'string', format: 'uri-reference' } },
-      ...REQUEST_ID,
+      ...(success.headers as Json),
     };
   }
+  const notModified =
+    operation.method === 'GET' && versioned(operation) ? { 304: { description: '`If-None-Match` names the current version: no body', headers: { ...REQUEST_ID, ...ETAG } } } : {};
   if (procedure === 'health') {
     const down = { description: 'The database is unreachable', headers: REQUEST_ID, content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' }, example: { status: 'error', database: 'disconnected' } } } };
     return { 200: success, ...shared('BAD_REQUEST'), ...shared('METHOD_NOT_SUPPORTED'), ...shared('TIMEOUT'), ...shared('REQUEST_HEADER_FIELDS_TOO_LARGE'), ...shared('INTERNAL_SERVER_ERROR'), 503: down };
@@ -90,6 +122,7 @@ function responses(procedure: string, operation: Operation, schemas: SchemaSet, 
   const write = operation.method !== 'GET';
   return {
     [operation.success]: success,
+    ...notModified,
     ...shared('BAD_REQUEST'),
     ...(write && options.writeProtected ? { ...shared('UNAUTHORIZED'), ...shared('FORBIDDEN') } : {}),
     ...shared('METHOD_NOT_SUPPORTED'),
@@ -105,7 +138,7 @@ function responses(procedure: string, operation: Operation, schemas: SchemaSet, 
 
 function parameters(operation: Operation, input: JsonSchema): Json[] {
   const inPath = pathParameters(operation);
-  const fields = Object.entries(input.properties ?? {}).filter(([name]) => inPath.includes(name) || !takesBody(operation));
+  const fields = Object.entries(input.properties ?? {}).filter(([name]) => name !== EXPECTED_VERSION && (inPath.includes(name) || !takesBody(operation)));
   return fields.map(([name, { description, example: _example, ...schema }]) => {
     const where = inPath.includes(name) ? 'path' : 'query';
     // Query examples stay out: Swagger UI pre-fills them, silently narrowing a list.
@@ -124,7 +157,7 @@ function parameters(operation: Operation, input: JsonSchema): Json[] {
 function requestBody(operation: Operation, input: JsonSchema): Json | undefined {
   if (!takesBody(operation)) return undefined;
   const inPath = pathParameters(operation);
-  const properties = Object.fromEntries(Object.entries(input.properties ?? {}).filter(([name]) => !inPath.includes(name)));
+  const properties = Object.fromEntries(Object.entries(input.properties ?? {}).filter(([name]) => !inPath.includes(name) && name !== EXPECTED_VERSION));
   const required = (input.required ?? []).filter((name) => !inPath.includes(name));
   const schema = { ...input, properties, ...(required.length ? { required } : { required: undefined }) };
   return { required: true, content: { 'application/json': { schema: JSON.parse(JSON.stringify(schema)) as Json, example: operation.example.body } } };
@@ -138,7 +171,7 @@ export function openApiDocument(options: DocumentOptions = {}): Json {
   const paths: Record<string, Json> = {};
   for (const [procedure, operation] of Object.entries(operations) as [string, Operation][]) {
     const input = schemas.of(operation.input, 'input');
-    const fields = parameters(operation, input);
+    const fields = [...parameters(operation, input), ...headerParameters(operation, input)];
     const declared = {
       operationId: operationId(procedure),
       'x-trpc-procedure': procedure,
@@ -171,7 +204,34 @@ export function openApiDocument(options: DocumentOptions = {}): Json {
     components: {
       schemas: schemas.components,
       responses: Object.fromEntries([...used].map((code) => [code, errorResponse(code, SHARED[code]!)])),
+      parameters: {
+        IdempotencyKey: {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description:
+            'Makes the POST safe to retry (1–255 printable ASCII characters, e.g. a UUID per logical operation). A repeat with the same key and body within 24 hours gets the first response again with `Idempotent-Replayed: true` and changes nothing; the key with another body is a 422 (`path: []`); a repeat while the first still runs is a 409. Keys are per API key when write protection is on. Only successful responses are kept: after an error the same key runs again.',
+          schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
+        },
+        IfMatch: {
+          name: 'If-Match',
+          in: 'header',
+          required: false,
+          description:
+            'Change only while the resource is at this version: the `ETag` as received, `"3"`. Another version is a 412 and nothing changes; `*` only asks that it exists. A weak tag or a list of tags is a 422. (tRPC: the `expected_version` input.)',
+          schema: { type: 'string', example: '"3"' },
+        },
+        IfNoneMatch: {
+          name: 'If-None-Match',
+          in: 'header',
+          required: false,
+          description: 'The `ETag`(s) the client holds (weak comparison, `*` for any): a match is a 304 without a body.',
+          schema: { type: 'string', example: '"3"' },
+        },
+      },
       headers: {
+        ETag: { description: 'The resource\'s `version` as a strong entity tag, `"3"`', required: true, schema: { type: 'string', pattern: '^"\\d+"$' } },
+        IdempotentReplayed: { description: '`true` when this is the stored response of an earlier request with the same `Idempotency-Key`', schema: { type: 'string', enum: ['true'] } },
         RequestId: {
           description: "The client's own `X-Request-Id` when it sent a valid one (1–128 of `A–Z a–z 0–9 . _ : -`), else a fresh UUID",
           required: true,

@@ -12,6 +12,9 @@ import { UNSERVED_METHODS } from './methods.js';
 
 const ALL_METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
+/** The bulk upsert's body limit: 1 000 items of a few KiB each. */
+export const BULK_BODY_LIMIT = 8 * 1024 * 1024;
+
 const NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?$/;
 
 /**
@@ -33,6 +36,37 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 const takesBody = (operation: Operation) => operation.method === 'POST' || operation.method === 'PUT' || operation.method === 'PATCH';
 
+// Contract v1.2: REST names the version a write expects in `If-Match`, the tRPC input in this field.
+const EXPECTED_VERSION = 'expected_version';
+const ENTITY_TAG = /^"(\d{1,10})"$/;
+
+/**
+ * `If-Match` as the write's expected version: `"<version>"` (the ETag as sent) is the condition; `*` asks only that the
+ * resource exists, which every write asks anyway. A weak tag (`W/"3"`), a list of tags or anything else is a 422:
+ * versions are strong tags and one write expects one version.
+ */
+function expectedVersion(request: FastifyRequest): number | undefined {
+  const header = request.headers['if-match'];
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = ENTITY_TAG.exec(header.trim());
+  if (!match) throw new ValidationError([{ path: ['If-Match'], message: 'must be * or one strong entity tag, the ETag as sent: "3"' }]);
+  return Number(match[1]);
+}
+
+/** True when `If-None-Match` names this version (weak comparison: `W/"3"` matches too) or is `*`. */
+function noneMatch(request: FastifyRequest, version: number): boolean {
+  const header = request.headers['if-none-match'];
+  if (header === undefined) return false;
+  return header.split(',').some((tag) => {
+    const trimmed = tag.trim();
+    return trimmed === '*' || trimmed.replace(/^W\//, '') === `"${version}"`;
+  });
+}
+
+/** The version of a response carrying one resource (Product or Category), which its ETag names. */
+const versionOf = (output: unknown): number | undefined =>
+  isPlainObject(output) && typeof output.version === 'number' ? output.version : undefined;
+
 function buildInput(operation: Operation, fields: Record<string, JsonSchema>, request: FastifyRequest): unknown {
   const params = request.params as Record<string, string>;
   const query = request.query as Record<string, unknown>;
@@ -42,17 +76,20 @@ function buildInput(operation: Operation, fields: Record<string, JsonSchema>, re
 
   const issues: Issue[] = [];
   for (const [key, value] of Object.entries(query)) {
-    if (takesBody(operation) || key in params) issues.push({ path: [key], message: 'unknown query parameter' });
+    if (key === EXPECTED_VERSION) issues.push({ path: [key], message: 'send the version as If-Match: "<version>"' });
+    else if (takesBody(operation) || key in params) issues.push({ path: [key], message: 'unknown query parameter' });
     else input[key] = fromText(value, fields[key]);
   }
   if (takesBody(operation)) {
     if (!isPlainObject(request.body)) throw new ValidationError([{ path: [], message: 'the body must be a JSON object' }]);
     for (const [key, value] of Object.entries(request.body)) {
       if (key in params) issues.push({ path: [key], message: `read-only field: ${key} comes from the path` });
+      else if (key === EXPECTED_VERSION) issues.push({ path: [key], message: 'send the version as If-Match: "<version>"' });
       else input[key] = value;
     }
   }
   if (issues.length) throw new ValidationError(issues);
+  if (EXPECTED_VERSION in fields) input[EXPECTED_VERSION] = expectedVersion(request);
   return input;
 }
 
@@ -81,6 +118,8 @@ export function registerRest(app: FastifyInstance, contextFor: (request: Fastify
     app.route({
       method: operation.method,
       url,
+      // A thousand items with long descriptions outgrow 1 MiB; only the bulk upsert takes more.
+      ...(procedure === 'products.upsertMany' && { bodyLimit: BULK_BODY_LIMIT }),
       // No body at all is malformed JSON (400), decided before write protection (401/403) and validation (422).
       preValidation: takesBody(operation)
         ? async (request, reply) => {
@@ -93,6 +132,11 @@ export function registerRest(app: FastifyInstance, contextFor: (request: Fastify
           const caller = createCaller(contextFor(request, reply));
           const output = await resolve(caller, procedure)(input);
           if (operation.success === 204) return reply.code(204).send();
+          const version = versionOf(output);
+          if (version !== undefined) {
+            void reply.header('etag', `"${version}"`);
+            if (operation.method === 'GET' && noneMatch(request, version)) return reply.code(304).send();
+          }
           if (operation.success === 201) void reply.header('location', `${operation.path}/${(output as { id: number }).id}`);
           return reply.code(operation.success).send(output);
         } catch (error) {

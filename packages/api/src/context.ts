@@ -11,8 +11,30 @@ export interface Context {
   log: Logger;
   /** Aborts when the request's deadline passes or its client goes away; store calls end then. */
   signal?: AbortSignal;
+  /** Contract v1.2: the request's `Idempotency-Key` header, as sent (checked by the operations that take one). */
+  idempotencyKey?: string;
+  /** Whose keys these are: a digest of the caller's API key with write protection on, else one shared scope. */
+  scope: string;
+  /** Told when a keyed write replayed its stored response instead of running (REST sends `Idempotent-Replayed`). */
+  onReplay?: () => void;
 }
 
-export function createContext(options: { store: CatalogStore; requestId: string; log?: Logger; signal?: AbortSignal }): Context {
-  return { store: options.store, requestId: options.requestId, log: options.log ?? { error: () => undefined }, signal: options.signal };
+export function createContext(options: {
+  store: CatalogStore;
+  requestId: string;
+  log?: Logger;
+  signal?: AbortSignal;
+  idempotencyKey?: string;
+  scope?: string;
+  onReplay?: () => void;
+}): Context {
+  return {
+    store: options.store,
+    requestId: options.requestId,
+    log: options.log ?? { error: () => undefined },
+    signal: options.signal,
+    idempotencyKey: options.idempotencyKey,
+    scope: options.scope ?? 'public',
+    onReplay: options.onReplay,
+  };
 }

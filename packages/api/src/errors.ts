@@ -41,10 +41,15 @@ function fromStore(error: StoreError): TRPCError {
   switch (error.kind) {
     case 'unique_violation':
     case 'in_use':
+    case 'in_flight':
       return new TRPCError({ code: 'CONFLICT', message: error.message, cause: error });
+    case 'version_mismatch':
+      return new TRPCError({ code: 'PRECONDITION_FAILED', message: error.message, cause: error });
     case 'missing_reference':
     case 'out_of_range':
-      return new ValidationError([{ path: error.field ? [error.field] : [], message: error.message }]);
+    case 'key_reused':
+    case 'invalid':
+      return new ValidationError([{ path: Array.isArray(error.field) ? error.field : error.field ? [error.field] : [], message: error.message }]);
     case 'timeout':
       return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'The database took too long to answer; try again shortly', cause: error });
     case 'unavailable':

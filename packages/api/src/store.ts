@@ -3,9 +3,20 @@
  * types. The db package implements it; tests may hand in any other implementation. Failures a store reports
  * are `StoreError`s, classified by kind, so the router maps them to the contract without knowing the driver.
  */
-import type { Category, CategoryCreate, PageOptions, Product, ProductCreate, ProductFilters } from '@tradeos/contract';
+import type {
+  BulkStatus,
+  Category,
+  CategoryCreate,
+  IdempotencyRequest,
+  PageOptions,
+  Product,
+  ProductBulkItem,
+  ProductCreate,
+  ProductFilters,
+  StoredResponse,
+} from '@tradeos/contract';
 
-export type { PageOptions, ProductFilters };
+export type { IdempotencyRequest, PageOptions, ProductFilters, StoredResponse };
 
 export interface Page<T> {
   items: T[];
@@ -13,11 +24,18 @@ export interface Page<T> {
   total: number | null;
   /** True when `total` is the planner's estimate rather than a count. */
   estimated?: boolean;
+  /** Contract v1.2: the cursor of the next page; null on the last. */
+  nextCursor: string | null;
 }
 
 export type ProductPatch = Partial<ProductCreate>;
 export type CategoryPatch = Partial<CategoryCreate>;
 export type QuantityChange = { delta: number } | { quantity: number };
+export interface UpsertOutcome {
+  sku: string;
+  id: number;
+  status: BulkStatus;
+}
 export type QuantityResult = { status: 'ok'; product: Product } | { status: 'not_found' } | { status: 'insufficient'; quantity: number };
 
 /**
@@ -32,38 +50,74 @@ export interface ProductStore {
   byCategory(category: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal): Promise<Page<Product> | null>;
   byId(id: number, signal?: AbortSignal): Promise<Product | null>;
   create(fields: ProductCreate, signal?: AbortSignal): Promise<Product>;
-  /** Null when the product does not exist. */
-  update(id: number, patch: ProductPatch, signal?: AbortSignal): Promise<Product | null>;
+  /** Contract v1.2: creates or updates every item by sku, all or nothing; outcomes in input order. */
+  upsertMany(items: ProductBulkItem[], signal?: AbortSignal): Promise<UpsertOutcome[]>;
+  /**
+   * Null when the product does not exist. With `expectedVersion` (contract v1.2) the change happens only at that
+   * version, atomically; another version is a `version_mismatch` StoreError and nothing changes. So for the rest.
+   */
+  update(id: number, patch: ProductPatch, signal?: AbortSignal, expectedVersion?: number): Promise<Product | null>;
   /** One atomic change: never takes the stock below 0. */
-  changeQuantity(id: number, change: QuantityChange, signal?: AbortSignal): Promise<QuantityResult>;
+  changeQuantity(id: number, change: QuantityChange, signal?: AbortSignal, expectedVersion?: number): Promise<QuantityResult>;
   /** False when the product did not exist. */
-  delete(id: number, signal?: AbortSignal): Promise<boolean>;
+  delete(id: number, signal?: AbortSignal, expectedVersion?: number): Promise<boolean>;
 }
 
 export interface CategoryStore {
   list(signal?: AbortSignal): Promise<Category[]>;
   byId(id: number, signal?: AbortSignal): Promise<Category | null>;
   create(fields: CategoryCreate, signal?: AbortSignal): Promise<Category>;
-  update(id: number, patch: CategoryPatch, signal?: AbortSignal): Promise<Category | null>;
-  delete(id: number, signal?: AbortSignal): Promise<boolean>;
+  update(id: number, patch: CategoryPatch, signal?: AbortSignal, expectedVersion?: number): Promise<Category | null>;
+  delete(id: number, signal?: AbortSignal, expectedVersion?: number): Promise<boolean>;
+}
+
+/** The writes a key can guard; inside `once` they run in the key's transaction. */
+export interface KeyedWrites {
+  products: Pick<ProductStore, 'create' | 'upsertMany'>;
+  categories: Pick<CategoryStore, 'create'>;
 }
 
 export interface CatalogStore {
   products: ProductStore;
   categories: CategoryStore;
+  /**
+   * Runs `work` once per key within 24 hours, storing its result (and the status and Location `respond` gives)
+   * with its write: a repeat of the same request replays it; the key with another request is a `key_reused`
+   * StoreError; a repeat while the first still runs an `in_flight` one.
+   */
+  once<T>(
+    request: IdempotencyRequest,
+    respond: (value: T) => Omit<StoredResponse, 'body'>,
+    work: (writes: KeyedWrites) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<{ replayed: false; value: T } | { replayed: true; response: StoredResponse }>;
+  /** Deletes keys past their 24 hours in small batches (never blocking requests); returns how many. */
+  purgeIdempotencyKeys(): Promise<number>;
   /** True when the database answers within `timeoutMs`; never throws, and a busy store does not delay it. */
   ping(timeoutMs: number): Promise<boolean>;
   /** True when migrations this build knows are not applied yet (false when that cannot be told in `timeoutMs`). */
   migrationsPending(timeoutMs: number): Promise<boolean>;
 }
 
-export const STORE_ERROR_KINDS = ['unique_violation', 'missing_reference', 'in_use', 'out_of_range', 'timeout', 'unavailable'] as const;
+export const STORE_ERROR_KINDS = [
+  'unique_violation',
+  'missing_reference',
+  'in_use',
+  'out_of_range',
+  'timeout',
+  'unavailable',
+  'version_mismatch',
+  'in_flight',
+  'key_reused',
+  'invalid',
+] as const;
 export type StoreErrorKind = (typeof STORE_ERROR_KINDS)[number];
 
 /** A failure a store classified: `field` names the input field at fault, `message` is safe to show a client. */
 export interface StoreError extends Error {
   kind: StoreErrorKind;
-  field?: string;
+  /** A field's name, or its path in a nested input (`["items", 3, "category"]`). */
+  field?: string | (string | number)[];
 }
 
 export function isStoreError(error: unknown): error is StoreError {

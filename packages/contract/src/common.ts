@@ -36,6 +36,31 @@ export const Id = z.number().int().min(1).max(INT32_MAX).meta({ example: 17 });
 /** Contract v1.2: 1 on create, +1 on every change (stock changes included); the ETag of REST responses. */
 export const Version = z.number().int().min(1).max(INT32_MAX).meta({ description: '1 on create, +1 on every change.', example: 3 });
 
+/** Contract v1.2: a write's condition (tRPC; REST sends `If-Match: "<version>"`): a different current version is a 412. */
+export const ExpectedVersion = Version.optional().meta({ description: 'Only change the resource while it is at this version; otherwise 412 and nothing changes.' });
+
+/** Contract v1.2: an `Idempotency-Key` header value: 1–255 printable ASCII characters. */
+export const IdempotencyKey = z
+  .string()
+  .regex(/^[\x20-\x7E]{1,255}$/, 'must be 1–255 printable ASCII characters')
+  .meta({ description: 'Makes this POST safe to retry: a repeat with the same key and body replays the first response.', example: 'c0ffee-3f9a-4d2e' });
+
+/** An idempotency key as storage keeps it (shared by the API's storage port and the db package that implements it). */
+export interface IdempotencyRequest {
+  /** The caller: a digest of its API key when write protection is on, else one shared scope. */
+  scope: string;
+  key: string;
+  /** A digest of the operation and its input: the same key with another request is refused. */
+  hash: string;
+}
+
+/** The response stored with an idempotency key and replayed as it was. */
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+  location: string | null;
+}
+
 export const Timestamp = z.iso.datetime().meta({ example: '2026-11-27T09:15:02.120Z' });
 
 export const MONEY_MAX = 99_999_999.99;
@@ -54,6 +79,9 @@ export const Money = z
 export const Quantity = z.number().int().min(0).max(INT32_MAX);
 
 export const IdInput = z.strictObject({ id: Id });
+
+/** A delete's input: the id and, optionally, the version the caller last saw. */
+export const ConditionalIdInput = z.strictObject({ id: Id, expected_version: ExpectedVersion });
 
 /** `{}` with at least one of `keys`, for partial updates: an empty update is a 422, not a no-op. */
 export function atLeastOne(keys: readonly string[]) {

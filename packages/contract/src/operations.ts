@@ -6,11 +6,13 @@
  */
 import { z } from 'zod';
 import { Category, CategoryCreate, CategoryList, CategoryUpdate } from './category.js';
-import { IdInput } from './common.js';
+import { ConditionalIdInput, IdInput } from './common.js';
 import type { ErrorCode } from './errors.js';
 import { Health } from './health.js';
 import {
   Product,
+  ProductBulk,
+  ProductBulkResult,
   ProductByCategoryQuery,
   ProductCreate,
   ProductListQuery,
@@ -44,6 +46,8 @@ export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType 
   /** What this operation's own errors mean here (404 for a missing row, 409, the 422 wording). */
   errors: Partial<Record<ErrorCode, string>>;
   example: OperationExample;
+  /** Contract v1.2: accepts an `Idempotency-Key` header (tRPC: the SDK's per-call key). */
+  idempotent?: true;
 }
 
 const operation = <I extends z.ZodType, O extends z.ZodType>(definition: Operation<I, O>) => definition;
@@ -128,8 +132,30 @@ export const operations = {
     output: Product,
     success: 201,
     successDescription: 'Created; `Location` names the new product',
-    errors: { CONFLICT: 'A product with this sku already exists', UNPROCESSABLE_CONTENT: 'Invalid body or unknown `category_id`' },
+    errors: {
+      CONFLICT: 'A product with this sku already exists, or a request with this `Idempotency-Key` is still running',
+      UNPROCESSABLE_CONTENT: 'Invalid body or unknown `category_id`, or an `Idempotency-Key` already used for another request',
+    },
+    idempotent: true,
     example: { body: { name: 'Ноутбук ASUS Zenbook 14', price: 89990.99, quantity: 5, sku: 'ASU-ZB-14', category_id: 1 } },
+  }),
+  'products.upsertMany': operation({
+    method: 'POST',
+    path: '/products/bulk',
+    tag: 'products',
+    summary: 'Create or update up to 1000 products by sku, all or nothing',
+    description:
+      'Each item has a required `sku` and the create fields (`category_id`, or `category` as the name of an existing category, not both). An item whose sku exists updates that product (only the fields given; an item equal to the product is `unchanged`, its version untouched), any other is created. One transaction: a bad item is a 422 naming it (`["items", 3, "price"]`) and nothing is written. The body may be up to 8 MiB.',
+    input: ProductBulk,
+    output: ProductBulkResult,
+    success: 200,
+    successDescription: 'What happened to each item, in input order',
+    errors: {
+      CONFLICT: 'A request with this `Idempotency-Key` is still running',
+      UNPROCESSABLE_CONTENT: 'An invalid item (its path names it), a sku repeated within the request, an unknown category, or an `Idempotency-Key` already used for another request',
+    },
+    idempotent: true,
+    example: { body: { items: [{ sku: 'ASU-ZB-14', name: 'Ноутбук ASUS Zenbook 14', price: 87990, quantity: 7, category: 'Электроника' }] } },
   }),
   'products.update': operation({
     method: 'PUT',
@@ -141,7 +167,7 @@ export const operations = {
     output: Product,
     success: 200,
     successDescription: 'The product after the update',
-    errors: { NOT_FOUND: 'No such product', CONFLICT: 'A product with this sku already exists', UNPROCESSABLE_CONTENT: 'Invalid body, empty update or unknown `category_id`' },
+    errors: { PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed', NOT_FOUND: 'No such product', CONFLICT: 'A product with this sku already exists', UNPROCESSABLE_CONTENT: 'Invalid body, empty update or unknown `category_id`' },
     example: { path: { id: 17 }, body: { price: 84990 } },
   }),
   'products.adjustQuantity': operation({
@@ -154,7 +180,7 @@ export const operations = {
     output: Product,
     success: 200,
     successDescription: 'The product as it stood right after this change',
-    errors: { NOT_FOUND: 'No such product', CONFLICT: 'The change would take the stock below 0', UNPROCESSABLE_CONTENT: 'Invalid body: exactly one of `delta` or `quantity`' },
+    errors: { PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed', NOT_FOUND: 'No such product', CONFLICT: 'The change would take the stock below 0', UNPROCESSABLE_CONTENT: 'Invalid body: exactly one of `delta` or `quantity`' },
     example: { path: { id: 17 }, body: { delta: -1 } },
   }),
   'products.delete': operation({
@@ -163,11 +189,11 @@ export const operations = {
     tag: 'products',
     summary: 'Delete a product',
     description: 'Afterwards the product is gone from every read; a repeated DELETE is a 404.',
-    input: IdInput,
+    input: ConditionalIdInput,
     output: z.undefined(),
     success: 204,
     successDescription: 'Deleted (no body)',
-    errors: { NOT_FOUND: 'No such product', UNPROCESSABLE_CONTENT: 'Invalid id' },
+    errors: { PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed', NOT_FOUND: 'No such product', UNPROCESSABLE_CONTENT: 'Invalid id' },
     example: { path: { id: 48 } },
   }),
   'categories.list': operation({
@@ -206,7 +232,11 @@ export const operations = {
     output: Category,
     success: 201,
     successDescription: 'Created; `Location` names the new category',
-    errors: { CONFLICT: 'A category with this name already exists (any letter case)', UNPROCESSABLE_CONTENT: 'Invalid body' },
+    errors: {
+      CONFLICT: 'A category with this name already exists (any letter case), or a request with this `Idempotency-Key` is still running',
+      UNPROCESSABLE_CONTENT: 'Invalid body, or an `Idempotency-Key` already used for another request',
+    },
+    idempotent: true,
     example: { body: { name: 'Гаджеты', description: 'Умные вещи' } },
   }),
   'categories.update': operation({
@@ -219,7 +249,7 @@ export const operations = {
     output: Category,
     success: 200,
     successDescription: 'The category after the update',
-    errors: { NOT_FOUND: 'No such category', CONFLICT: 'A category with this name already exists (any letter case)', UNPROCESSABLE_CONTENT: 'Invalid body or empty update' },
+    errors: { PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed', NOT_FOUND: 'No such category', CONFLICT: 'A category with this name already exists (any letter case)', UNPROCESSABLE_CONTENT: 'Invalid body or empty update' },
     example: { path: { id: 1 }, body: { description: 'Смартфоны, ноутбуки и аксессуары' } },
   }),
   'categories.delete': operation({
@@ -228,11 +258,11 @@ export const operations = {
     tag: 'categories',
     summary: 'Delete a category that no product references',
     description: 'A category still referenced by products is a 409 and nothing is deleted. (The example deletes the category the create example made.)',
-    input: IdInput,
+    input: ConditionalIdInput,
     output: z.undefined(),
     success: 204,
     successDescription: 'Deleted (no body)',
-    errors: { NOT_FOUND: 'No such category', CONFLICT: 'Products still reference this category', UNPROCESSABLE_CONTENT: 'Invalid id' },
+    errors: { PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed', NOT_FOUND: 'No such category', CONFLICT: 'Products still reference this category', UNPROCESSABLE_CONTENT: 'Invalid id' },
     example: { path: { id: 5 } },
   }),
 };

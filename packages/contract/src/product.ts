@@ -1,6 +1,6 @@
 /** Products: the resource as returned, what a write accepts, list queries and the page envelope. */
 import { z } from 'zod';
-import { atLeastOne, Id, INT32_MAX, Money, MONEY_MAX, name, Quantity, text, Timestamp, Version } from './common.js';
+import { atLeastOne, ExpectedVersion, Id, INT32_MAX, Money, MONEY_MAX, name, Quantity, text, Timestamp, Version } from './common.js';
 
 export const productSortKeys = ['id', 'name', 'price', 'quantity', 'created_at', 'updated_at'] as const;
 export type ProductSortKey = (typeof productSortKeys)[number];
@@ -59,6 +59,7 @@ export const ProductUpdate = z
     quantity: fields.quantity.optional(),
     sku: fields.sku.optional(),
     category_id: fields.category_id.optional(),
+    expected_version: ExpectedVersion,
   })
   .superRefine(atLeastOne(productFields))
   .meta({ minProperties: 1 });
@@ -67,7 +68,7 @@ export type ProductUpdate = z.infer<typeof ProductUpdate>;
 const Delta = z.number().int().min(-INT32_MAX).max(INT32_MAX).meta({ description: 'Added to the stock; may be negative.' });
 
 export const ProductQuantityChange = z
-  .strictObject({ id: Id, delta: Delta.optional(), quantity: Quantity.optional().meta({ description: 'The new stock level.' }) })
+  .strictObject({ id: Id, delta: Delta.optional(), quantity: Quantity.optional().meta({ description: 'The new stock level.' }), expected_version: ExpectedVersion })
   .superRefine((value, ctx) => {
     if (value.delta !== undefined && value.quantity !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['delta', 'quantity'], message: 'Provide exactly one of delta or quantity, not both' });
@@ -87,7 +88,19 @@ export const EXACT_COUNT_LIMIT = 10_000;
 export const MAX_SKIP = 10_000;
 
 const listParams = {
-  skip: z.number().int().min(0).max(MAX_SKIP, `must be at most ${MAX_SKIP}; narrow the filters or reverse the order to reach deeper rows`).default(0),
+  skip: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_SKIP, `must be at most ${MAX_SKIP}; narrow the filters or reverse the order to reach deeper rows`)
+    .optional()
+    .meta({ description: 'Rows to skip; default 0. Not together with `cursor`.' }),
+  cursor: z
+    .string()
+    .min(1)
+    .max(1024)
+    .optional()
+    .meta({ description: 'Opaque: the `next_cursor` of the previous page, with the same filters and sort. Not together with `skip`.' }),
   limit: z.number().int().min(1).max(100).default(20),
   category_id: Id.optional(),
   category: name(100).optional().meta({ description: 'Category name, any letter case.' }),
@@ -102,9 +115,12 @@ const listParams = {
   }),
 };
 
-function priceBounds(value: { min_price?: number; max_price?: number }, ctx: z.RefinementCtx): void {
+function priceBounds(value: { min_price?: number; max_price?: number; skip?: number; cursor?: string }, ctx: z.RefinementCtx): void {
   if (value.min_price !== undefined && value.max_price !== undefined && value.min_price > value.max_price) {
     ctx.addIssue({ code: 'custom', path: ['min_price'], message: 'must not exceed max_price' });
+  }
+  if (value.skip !== undefined && value.cursor !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['cursor', 'skip'], message: 'Provide either cursor or skip, not both' });
   }
 }
 
@@ -137,6 +153,8 @@ export interface ProductFilters {
 /** A list query's paging and order as storage takes them. */
 export interface PageOptions {
   skip: number;
+  /** Contract v1.2: the opaque `next_cursor` of the previous page (then `skip` is 0). */
+  cursor?: string;
   limit: number;
   /** Omitted: `created_at` for lists, relevance for searches. */
   sortBy?: ProductSortKey;
@@ -152,6 +170,54 @@ export const ProductPage = z
     total_is_estimate: z.boolean().optional().meta({ description: 'Present whenever `count` is given: true when `total` is the planner’s estimate.' }),
     skip: z.number().int().min(0).max(MAX_SKIP),
     limit: z.number().int().min(1).max(100),
+    next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
   })
   .meta({ id: 'ProductPage' });
 export type ProductPage = z.infer<typeof ProductPage>;
+
+/** Contract v1.2: most items in one bulk upsert. */
+export const MAX_BULK_ITEMS = 1000;
+
+export const ProductBulkItem = z
+  .strictObject({
+    sku: Sku,
+    name: fields.name,
+    price: fields.price,
+    description: fields.description.optional(),
+    quantity: fields.quantity.optional(),
+    category_id: fields.category_id.optional(),
+    category: name(100).optional().meta({ description: 'The name of an existing category (any letter case), instead of `category_id`.' }),
+  })
+  .superRefine((item, ctx) => {
+    if (item.category_id !== undefined && item.category !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['category', 'category_id'], message: 'Provide either category or category_id, not both' });
+    }
+  });
+export type ProductBulkItem = z.infer<typeof ProductBulkItem>;
+
+export const ProductBulk = z
+  .strictObject({ items: z.array(ProductBulkItem).min(1).max(MAX_BULK_ITEMS) })
+  .superRefine(({ items }, ctx) => {
+    const seen = new Map<string, number>();
+    items.forEach((item, index) => {
+      const first = seen.get(item.sku);
+      if (first === undefined) seen.set(item.sku, index);
+      else ctx.addIssue({ code: 'custom', path: ['items', index, 'sku'], message: `repeats the sku of items[${first}]` });
+    });
+  });
+export type ProductBulk = z.infer<typeof ProductBulk>;
+
+export const bulkStatuses = ['created', 'updated', 'unchanged'] as const;
+export type BulkStatus = (typeof bulkStatuses)[number];
+
+const Count = z.number().int().min(0).max(MAX_BULK_ITEMS);
+
+export const ProductBulkResult = z
+  .object({
+    created: Count,
+    updated: Count,
+    unchanged: Count,
+    items: z.array(z.object({ sku: Sku, id: Id, status: z.enum(bulkStatuses) })).meta({ description: 'One per item, in input order.' }),
+  })
+  .meta({ id: 'ProductBulkResult' });
+export type ProductBulkResult = z.infer<typeof ProductBulkResult>;

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { ConfigError, databaseOptions, loadDatabaseConfig, openDatabaseServer, t
 import { createDatabase, type Database } from './connection.js';
 import { describeDatabaseError } from './errors.js';
 import { createMigrator, migrationSourcesDir, migrationTemplate } from './migrator.js';
+import { ImportError, importProducts, readImportFile } from './import.js';
 import { seed, seedSynthetic } from './seed.js';
 
 const USAGE = `usage: cli <command>
@@ -21,7 +22,8 @@ const USAGE = `usage: cli <command>
   current                 show the migrations applied
   history | status        show applied and pending migrations
   revision -m NAME        create an empty migration from the template [--dir DIR]
-  seed [--count N]        seed the catalog (idempotent); --count adds N synthetic products`;
+  seed [--count N]        seed the catalog (idempotent); --count adds N synthetic products
+  import FILE             upsert products by sku from a CSV (header row) or JSON file, 1000 per transaction`;
 
 class UsageError extends Error {}
 /** A refusal that is not a usage mistake: one line, no usage text. */
@@ -138,6 +140,17 @@ async function main(argv: string[]): Promise<void> {
         }
       });
     }
+    case 'import': {
+      if (!argument) throw new UsageError('import needs a FILE (.csv with a header row, or .json)');
+      // `pnpm db:import FILE` runs from the package directory: the file is named from where the user ran it.
+      const file = resolve(process.env.INIT_CWD ?? process.cwd(), argument);
+      const rows = await readImportFile(file);
+      return withDatabase(config, async (db) => {
+        const started = Date.now();
+        const { created, updated, unchanged } = await importProducts(db, rows, progressBar);
+        log(`imported ${rows.length} row(s) in ${((Date.now() - started) / 1000).toFixed(1)} s: ${created} created, ${updated} updated, ${unchanged} unchanged`);
+      });
+    }
     default:
       throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
   }
@@ -154,6 +167,8 @@ main(process.argv.slice(2)).then(
     // The same line the server prints for the same variable.
     else if (error instanceof ConfigError) console.error(error.message);
     else if (error instanceof Refusal) console.error(`error: ${error.message}`);
+    // After a progress bar's line: the rows before this one's batch are written, nothing of its batch is.
+    else if (error instanceof ImportError) console.error(`\nerror: ${error.message}; nothing of its batch was written`);
     else console.error(`error: ${describeDatabaseError(error)}`);
     // Exit now: a refused login would otherwise keep its socket, and this process, alive for a minute.
     process.exit(1);

@@ -48,7 +48,17 @@ export function isConnectionError(error: unknown): boolean {
   return false;
 }
 
-export type DataErrorKind = 'unique_violation' | 'missing_reference' | 'in_use' | 'out_of_range' | 'timeout' | 'unavailable';
+export type DataErrorKind =
+  | 'unique_violation'
+  | 'missing_reference'
+  | 'in_use'
+  | 'out_of_range'
+  | 'timeout'
+  | 'unavailable'
+  | 'version_mismatch'
+  | 'in_flight'
+  | 'key_reused'
+  | 'invalid';
 
 /** A classified failure; its message is written for a client and never holds SQL or driver text. */
 export class DataError extends Error {
@@ -57,7 +67,8 @@ export class DataError extends Error {
   constructor(
     readonly kind: DataErrorKind,
     message: string,
-    readonly field?: string,
+    /** The input field at fault: its name, or its path in a nested input (`["items", 3, "category"]`). */
+    readonly field?: string | (string | number)[],
     options?: ErrorOptions,
   ) {
     super(message, options);
@@ -92,6 +103,11 @@ function fromPostgres(error: ErrorLike, cause: unknown): DataError | undefined {
     default:
       return undefined;
   }
+}
+
+/** A conditional write found the row at another version than the caller expected (contract v1.2: 412). */
+export function versionMismatch(entity: 'Product' | 'Category', id: number, current: number, expected: number): DataError {
+  return new DataError('version_mismatch', `${entity} ${id} is at version ${current}, not ${expected}; nothing changed`);
 }
 
 /** True when the driver gave up waiting for an answer (its client-side `query_timeout`). */

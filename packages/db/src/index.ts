@@ -11,10 +11,12 @@ export {
   type DatabaseServer,
 } from './config.js';
 export { classify, DataError, describeDatabaseError, isConnectionError, isCredentialError, type DataErrorKind } from './errors.js';
-export { createCatalogStore, type CatalogStore } from './store.js';
+export { createCatalogStore, type CatalogStore, type KeyedWrites } from './store.js';
 export { createMigrator, hasPendingMigrations, MIGRATIONS_TABLE, type Migration, type MigrationContext, type MigrationStatus, type Migrator } from './migrator.js';
 export { seed, seedSynthetic, type SeedResult, type SyntheticOptions } from './seed.js';
 export { Category } from './models/category.js';
 export { Product } from './models/product.js';
 export * from './queries/products.js';
 export * from './queries/categories.js';
+export { upsertProducts, type UpsertOutcome } from './queries/upsert.js';
+export { IDEMPOTENCY_RETENTION, once, purgeIdempotencyKeys, type IdempotencyRequest, type Once, type StoredResponse } from './queries/idempotency.js';

@@ -2,12 +2,15 @@
  * The catalog's storage, as the API's port (`CatalogStore` in @tradeos/api) describes it: the queries of this
  * package, their rows mapped to the contract's resources in one place, and every failure classified.
  */
-import type { Category, Product } from '@tradeos/contract';
+import type { Category, Product, ProductBulkItem } from '@tradeos/contract';
+import type { Transaction } from 'sequelize';
 import type { Database } from './connection.js';
 import { classify, DataError } from './errors.js';
 import { hasPendingMigrations } from './migrator.js';
 import * as categories from './queries/categories.js';
+import { once, purgeIdempotencyKeys, type IdempotencyRequest, type StoredResponse } from './queries/idempotency.js';
 import * as products from './queries/products.js';
+import { upsertProducts } from './queries/upsert.js';
 import type { CategoryPatch, CategoryRow } from './queries/categories.js';
 import type { PageOptions, ProductFilters, ProductPage, ProductPatch, ProductRow, QuantityChange } from './queries/products.js';
 
@@ -42,7 +45,7 @@ function toCategory(row: CategoryRow): Category {
   };
 }
 
-const toPage = ({ rows, total, estimated }: ProductPage) => ({ items: rows.map(toProduct), total, ...(estimated ? { estimated } : {}) });
+const toPage = ({ rows, total, estimated, nextCursor }: ProductPage) => ({ items: rows.map(toProduct), total, nextCursor, ...(estimated ? { estimated } : {}) });
 const orNull = <R, T>(row: R | null, map: (row: R) => T): T | null => (row ? map(row) : null);
 
 /** Rejects with a `timeout` DataError as soon as `signal` aborts (the request's deadline passed, or its client left). */
@@ -56,9 +59,9 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
-export function createCatalogStore(db: Database) {
-  /** Runs one store call: bounded by `signal`, its outcome reported to the database's availability, failures classified. */
-  const run = async <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> => {
+/** Runs one store call: bounded by `signal`, its outcome reported to the database's availability, failures classified. */
+function runner(db: Database) {
+  return async <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> => {
     try {
       const result = await (signal ? abortable(work(), signal) : work());
       db.report(undefined);
@@ -68,9 +71,34 @@ export function createCatalogStore(db: Database) {
       throw classify(error);
     }
   };
+}
+
+/** The writes an idempotency key can guard, inside the key's transaction when given one. */
+function keyedWrites(db: Database, transaction?: Transaction) {
+  const run = runner(db);
+  return {
+    products: {
+      create: (fields: Parameters<typeof products.createProduct>[1], signal?: AbortSignal) =>
+        run(signal, async () => toProduct(await products.createProduct(db, fields, transaction))),
+      /** Contract v1.2: every item created or updated by sku, in one statement; outcomes in input order. */
+      upsertMany: (items: ProductBulkItem[], signal?: AbortSignal) => run(signal, () => upsertProducts(db, items, transaction)),
+    },
+    categories: {
+      create: (fields: Parameters<typeof categories.createCategory>[1], signal?: AbortSignal) =>
+        run(signal, async () => toCategory(await categories.createCategory(db, fields, transaction))),
+    },
+  };
+}
+
+export type KeyedWrites = ReturnType<typeof keyedWrites>;
+
+export function createCatalogStore(db: Database) {
+  const run = runner(db);
+  const keyed = keyedWrites(db);
 
   return {
     products: {
+      ...keyed.products,
       list: (filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
         run(signal, async () => toPage(await products.getProductsWithFilters(db, filters, page, signal))),
       search: (q: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
@@ -78,22 +106,31 @@ export function createCatalogStore(db: Database) {
       byCategory: (category: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
         run(signal, async () => orNull(await products.getProductsByCategory(db, category, filters, page, signal), toPage)),
       byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await products.getProductById(db, id, signal), toProduct)),
-      create: (fields: Parameters<typeof products.createProduct>[1], signal?: AbortSignal) => run(signal, async () => toProduct(await products.createProduct(db, fields))),
-      update: (id: number, patch: ProductPatch, signal?: AbortSignal) => run(signal, async () => orNull(await products.updateProduct(db, id, patch), toProduct)),
-      changeQuantity: (id: number, change: QuantityChange, signal?: AbortSignal) =>
+      update: (id: number, patch: ProductPatch, signal?: AbortSignal, expectedVersion?: number) =>
+        run(signal, async () => orNull(await products.updateProduct(db, id, patch, expectedVersion), toProduct)),
+      changeQuantity: (id: number, change: QuantityChange, signal?: AbortSignal, expectedVersion?: number) =>
         run(signal, async () => {
-          const result = await products.updateProductQuantity(db, id, change);
+          const result = await products.updateProductQuantity(db, id, change, expectedVersion);
           return result.status === 'ok' ? { status: result.status, product: toProduct(result.row) } : result;
         }),
-      delete: (id: number, signal?: AbortSignal) => run(signal, () => products.deleteProduct(db, id)),
+      delete: (id: number, signal?: AbortSignal, expectedVersion?: number) => run(signal, () => products.deleteProduct(db, id, expectedVersion)),
     },
     categories: {
+      ...keyed.categories,
       list: (signal?: AbortSignal) => run(signal, async () => (await categories.listCategories(db)).map(toCategory)),
       byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await categories.getCategoryById(db, id), toCategory)),
-      create: (fields: Parameters<typeof categories.createCategory>[1], signal?: AbortSignal) => run(signal, async () => toCategory(await categories.createCategory(db, fields))),
-      update: (id: number, patch: CategoryPatch, signal?: AbortSignal) => run(signal, async () => orNull(await categories.updateCategory(db, id, patch), toCategory)),
-      delete: (id: number, signal?: AbortSignal) => run(signal, () => categories.deleteCategory(db, id)),
+      update: (id: number, patch: CategoryPatch, signal?: AbortSignal, expectedVersion?: number) =>
+        run(signal, async () => orNull(await categories.updateCategory(db, id, patch, expectedVersion), toCategory)),
+      delete: (id: number, signal?: AbortSignal, expectedVersion?: number) => run(signal, () => categories.deleteCategory(db, id, expectedVersion)),
     },
+    /**
+     * Contract v1.2: runs `work` once per idempotency key, in one transaction with the key; a repeat replays the
+     * stored response. `respond` gives the status and Location stored beside the result.
+     */
+    once: <T>(request: IdempotencyRequest, respond: (value: T) => Omit<StoredResponse, 'body'>, work: (writes: KeyedWrites) => Promise<T>, signal?: AbortSignal) =>
+      run(signal, () => once(db, request, respond, (transaction) => work(keyedWrites(db, transaction)))),
+    /** Deletes idempotency keys past their 24 hours, in small batches; returns how many. */
+    purgeIdempotencyKeys: () => run(undefined, () => purgeIdempotencyKeys(db)),
     ping: (timeoutMs: number) => db.ping(timeoutMs),
     migrationsPending: (timeoutMs: number) => hasPendingMigrations(db, timeoutMs),
   };

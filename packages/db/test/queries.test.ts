@@ -149,7 +149,7 @@ describe('getProductsWithFilters', () => {
     expect((await page(0)).total).toBe(5);
     expect((await page(4)).rows).toHaveLength(1);
     expect((await page(4)).total).toBe(5);
-    expect(await page(100)).toEqual({ rows: [], total: 5 });
+    expect(await page(100)).toEqual({ rows: [], total: 5, nextCursor: null });
   });
 
   it('sort by created_at desc, then id desc, by default', async () => {
@@ -224,9 +224,9 @@ describe('searchProducts', () => {
 
   it('still count every match on a page past the last one, by relevance and by an explicit sort', async () => {
     await catalog();
-    expect(await searchProducts(db, 'ноутбук', {}, { skip: 5, limit: 10, order: 'desc' })).toEqual({ rows: [], total: 2 });
-    expect(await searchProducts(db, 'ноутбук', { inStock: true }, { skip: 1, limit: 10, order: 'desc' })).toEqual({ rows: [], total: 1 });
-    expect(await searchProducts(db, 'ноутбук', {}, { skip: 5, limit: 10, order: 'desc', sortBy: 'price' })).toEqual({ rows: [], total: 2 });
+    expect(await searchProducts(db, 'ноутбук', {}, { skip: 5, limit: 10, order: 'desc' })).toEqual({ rows: [], total: 2, nextCursor: null });
+    expect(await searchProducts(db, 'ноутбук', { inStock: true }, { skip: 1, limit: 10, order: 'desc' })).toEqual({ rows: [], total: 1, nextCursor: null });
+    expect(await searchProducts(db, 'ноутбук', {}, { skip: 5, limit: 10, order: 'desc', sortBy: 'price' })).toEqual({ rows: [], total: 2, nextCursor: null });
   });
 
   it.each([
@@ -308,7 +308,7 @@ describe('getProductsByCategory', () => {
       total: 1,
       rows: [{ name: 'Ноутбук ASUS ZenBook 14' }],
     });
-    expect(await getProductsByCategory(db, 'мебель', {}, all)).toEqual({ rows: [], total: 0 });
+    expect(await getProductsByCategory(db, 'мебель', {}, all)).toEqual({ rows: [], total: 0, nextCursor: null });
   });
 
   it('return null for an unknown category', async () => {

@@ -1,5 +1,5 @@
 // A service in another repository, as it would use the packed SDK: strict TypeScript, no skipLibCheck.
-import { createCatalogClient, errorCode, isCatalogError, type Product, type ProductPage } from '@tradeos/client-sdk';
+import { createCatalogClient, errorCode, isCatalogError, iterate, type Product, type ProductPage } from '@tradeos/client-sdk';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
@@ -20,4 +20,11 @@ try {
   else throw error;
 }
 
-console.log(JSON.stringify({ inferred, total: page.total, price: product?.price, refused, missing }));
+// Every product, page by page by cursor; a keyed create repeated is the same product.
+let walked = 0;
+for await (const each of iterate(catalog.products.list, { limit: 10 })) walked += each.id > 0 ? 1 : 0;
+const input = { name: 'Потребитель', price: 1 };
+const created = await catalog.products.create.mutate(input, { context: { idempotencyKey: 'consumer-once' } });
+const repeated = await catalog.products.create.mutate(input, { context: { idempotencyKey: 'consumer-once' } });
+
+console.log(JSON.stringify({ inferred, total: page.total, price: product?.price, refused, missing, walked, replayed: repeated.id === created.id }));

@@ -1,6 +1,7 @@
 import { operations, type ProductListQuery, type ProductPage } from '@tradeos/contract';
 import { TRPCError } from '@trpc/server';
 import type { z } from 'zod';
+import { keyed } from '../idempotency.js';
 import type { Page, PageOptions, ProductFilters } from '../store.js';
 import { procedure, router } from '../trpc.js';
 
@@ -16,17 +17,18 @@ function split(input: Omit<ListInput, 'category'> & { category?: string }): { fi
       inStock: input.in_stock,
       q: input.q,
     },
-    page: { skip: input.skip, limit: input.limit, sortBy: input.sort_by, order: input.order, count: input.count },
+    page: { skip: input.skip ?? 0, cursor: input.cursor, limit: input.limit, sortBy: input.sort_by, order: input.order, count: input.count },
   };
 }
 
 // The envelope says whether its total is an estimate whenever the caller chose how to count.
-const toPage = ({ items, total, estimated = false }: Page<ProductPage['items'][number]>, page: PageOptions): ProductPage => ({
+const toPage = ({ items, total, estimated = false, nextCursor }: Page<ProductPage['items'][number]>, page: PageOptions): ProductPage => ({
   items,
   total,
   ...(page.count === undefined ? {} : { total_is_estimate: estimated }),
   skip: page.skip,
   limit: page.limit,
+  next_cursor: nextCursor,
 });
 
 const notFound = (id: number) => new TRPCError({ code: 'NOT_FOUND', message: `Product ${id} not found` });
@@ -55,16 +57,31 @@ export const productRouter = router({
     return product;
   }),
 
-  create: procedure(operations['products.create']).mutation(({ ctx, input }) => ctx.store.products.create(input, ctx.signal)),
+  create: procedure(operations['products.create']).mutation(({ ctx, input }) =>
+    keyed(ctx, 'products.create', operations['products.create'], input, (writes) => writes.products.create(input, ctx.signal)),
+  ),
 
-  update: procedure(operations['products.update']).mutation(async ({ ctx, input: { id, ...patch } }) => {
-    const product = await ctx.store.products.update(id, patch, ctx.signal);
+  upsertMany: procedure(operations['products.upsertMany']).mutation(({ ctx, input }) =>
+    keyed(ctx, 'products.upsertMany', operations['products.upsertMany'], input, async (writes) => {
+      const items = await writes.products.upsertMany(input.items, ctx.signal);
+      const count = (status: string) => items.filter((item) => item.status === status).length;
+      return { created: count('created'), updated: count('updated'), unchanged: count('unchanged'), items };
+    }),
+  ),
+
+  update: procedure(operations['products.update']).mutation(async ({ ctx, input: { id, expected_version, ...patch } }) => {
+    const product = await ctx.store.products.update(id, patch, ctx.signal, expected_version);
     if (!product) throw notFound(id);
     return product;
   }),
 
-  adjustQuantity: procedure(operations['products.adjustQuantity']).mutation(async ({ ctx, input: { id, ...change } }) => {
-    const result = await ctx.store.products.changeQuantity(id, change.delta !== undefined ? { delta: change.delta } : { quantity: change.quantity ?? 0 }, ctx.signal);
+  adjustQuantity: procedure(operations['products.adjustQuantity']).mutation(async ({ ctx, input: { id, expected_version, ...change } }) => {
+    const result = await ctx.store.products.changeQuantity(
+      id,
+      change.delta !== undefined ? { delta: change.delta } : { quantity: change.quantity ?? 0 },
+      ctx.signal,
+      expected_version,
+    );
     if (result.status === 'not_found') throw notFound(id);
     if (result.status === 'insufficient') {
       throw new TRPCError({ code: 'CONFLICT', message: `Product ${id} has ${result.quantity} in stock; the change would take it below 0` });
@@ -73,6 +90,6 @@ export const productRouter = router({
   }),
 
   delete: procedure(operations['products.delete']).mutation(async ({ ctx, input }) => {
-    if (!(await ctx.store.products.delete(input.id, ctx.signal))) throw notFound(input.id);
+    if (!(await ctx.store.products.delete(input.id, ctx.signal, input.expected_version))) throw notFound(input.id);
   }),
 });

@@ -2,6 +2,7 @@
 import type { CategoryCreate } from '@tradeos/contract';
 import { fn, col, literal, type FindOptions, type InferAttributes, type Transaction } from 'sequelize';
 import type { Database } from '../connection.js';
+import { versionMismatch } from '../errors.js';
 import type { Category } from '../models/category.js';
 
 /** A category as the queries return it: the model's attributes and the number of products in it. */
@@ -28,23 +29,42 @@ async function counted(db: Database, category: Category, transaction: Transactio
   return { ...category.get({ plain: true }), product_count: await db.Product.count({ where: { category_id: category.id }, transaction }) };
 }
 
-export function createCategory(db: Database, fields: CategoryCreate): Promise<CategoryRow> {
-  return db.sequelize.transaction(async (transaction) => {
+/** Creates the category; inside `transaction` when given (an idempotent create), else in one of its own. */
+export async function createCategory(db: Database, fields: CategoryCreate, transaction?: Transaction): Promise<CategoryRow> {
+  const create = async (transaction: Transaction) => {
     const category = await db.Category.create(fields, { transaction, returning: true });
     return { ...category.get({ plain: true }), product_count: 0 };
-  });
+  };
+  return transaction ? create(transaction) : db.sequelize.transaction(create);
 }
 
-/** Sets the given fields; null when the category does not exist. */
-export async function updateCategory(db: Database, id: number, patch: CategoryPatch): Promise<CategoryRow | null> {
+/**
+ * Contract v1.2: a conditional write names the version in its WHERE, so check and change are one statement. When
+ * it changed no row, one read tells a missing category (null) from another version (a `version_mismatch`).
+ */
+async function afterMiss(db: Database, id: number, expectedVersion: number | undefined, transaction: Transaction): Promise<null> {
+  if (expectedVersion === undefined) return null;
+  const current = await db.Category.findByPk(id, { attributes: ['version'], raw: true, transaction });
+  if (current) throw versionMismatch('Category', id, current.version, expectedVersion);
+  return null;
+}
+
+const where = (id: number, expectedVersion: number | undefined) => ({ id, ...(expectedVersion !== undefined && { version: expectedVersion }) });
+
+/** Sets the given fields; null when the category does not exist; a `version_mismatch` when `expectedVersion` is not current. */
+export async function updateCategory(db: Database, id: number, patch: CategoryPatch, expectedVersion?: number): Promise<CategoryRow | null> {
   if (!Object.values(patch).some((value) => value !== undefined)) return getCategoryById(db, id);
   return db.sequelize.transaction(async (transaction) => {
-    const [, [category]] = await db.Category.update(patch, { where: { id }, returning: true, transaction });
-    return category ? counted(db, category, transaction) : null;
+    const [, [category]] = await db.Category.update(patch, { where: where(id, expectedVersion), returning: true, transaction });
+    return category ? counted(db, category, transaction) : afterMiss(db, id, expectedVersion, transaction);
   });
 }
 
 /** False when there was no such category; a category still referenced by products raises the FK error. */
-export function deleteCategory(db: Database, id: number): Promise<boolean> {
-  return db.sequelize.transaction(async (transaction) => (await db.Category.destroy({ where: { id }, transaction })) > 0);
+export function deleteCategory(db: Database, id: number, expectedVersion?: number): Promise<boolean> {
+  return db.sequelize.transaction(async (transaction) => {
+    if ((await db.Category.destroy({ where: where(id, expectedVersion), transaction })) > 0) return true;
+    await afterMiss(db, id, expectedVersion, transaction);
+    return false;
+  });
 }

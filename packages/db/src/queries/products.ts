@@ -4,8 +4,10 @@
  * from the model's attributes.
  */
 import { EXACT_COUNT_LIMIT, INT32_MAX, type CountMode, type PageOptions, type ProductCreate, type ProductFilters, type ProductSortKey } from '@tradeos/contract';
-import { QueryTypes, type InferAttributes } from 'sequelize';
+import { QueryTypes, type InferAttributes, type Transaction } from 'sequelize';
 import type { Database, NamedStatement } from '../connection.js';
+import { versionMismatch } from '../errors.js';
+import { decodeCursor, encodeCursor, fingerprint, type CursorValue } from './cursor.js';
 import type { Product } from '../models/product.js';
 
 type ProductAttributes = InferAttributes<Product>;
@@ -23,7 +25,12 @@ export interface ProductPage {
   total: number | null;
   /** Present and true when `total` is the planner's estimate. */
   estimated?: true;
+  /** Contract v1.2: the cursor of the next page; null on the last. */
+  nextCursor: string | null;
 }
+
+/** A page before its cursor is known. */
+type Counted = Omit<ProductPage, 'nextCursor'>;
 
 // Every sort key of the contract is an attribute of the model: the type checker refuses one that is not.
 const sortAttribute = (key: ProductSortKey): keyof ProductAttributes => key;
@@ -75,6 +82,18 @@ class Conditions {
   get where(): string {
     return this.parts.length ? `WHERE ${this.parts.join(' AND ')}` : '';
   }
+
+  private readonly after: string[] = [];
+
+  /** Contract v1.2: a keyset condition (rows after a cursor), for the page only: the total still counts every match. */
+  keyset(sql: string): void {
+    this.after.push(sql);
+  }
+
+  get pageWhere(): string {
+    const parts = [...this.parts, ...this.after];
+    return parts.length ? `WHERE ${parts.join(' AND ')}` : '';
+  }
 }
 
 function filterConditions(db: Database, filters: ProductFilters): Conditions {
@@ -115,7 +134,7 @@ function totalSql(filters: ProductFilters, where: Conditions, count: CountMode):
  * A capped count past EXACT_COUNT_LIMIT becomes the planner's estimate of every match (never below what was
  * counted), and says so; any other total is exact.
  */
-async function settleEstimate(db: Database, filters: ProductFilters, rows: ProductRow[], total: number | null, signal?: AbortSignal): Promise<ProductPage> {
+async function settleEstimate(db: Database, filters: ProductFilters, rows: ProductRow[], total: number | null, signal?: AbortSignal): Promise<Counted> {
   if (total === null || total <= EXACT_COUNT_LIMIT) return { rows, total };
   const where = filterConditions(db, filters);
   const [plan] = await db.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(`EXPLAIN (FORMAT JSON) SELECT FROM products p ${where.where}`, where.binds, signal);
@@ -126,19 +145,21 @@ async function settleEstimate(db: Database, filters: ProductFilters, rows: Produ
 /**
  * The page and its total in one statement, so both come from one snapshot: a page can never disagree with its
  * total under concurrent writes. The page is chosen from products alone; only its rows are joined to their
- * category. The count row is the outer side, so an empty page still carries the total.
+ * category. The count row is the outer side, so an empty page still carries the total. `order` binds the page's
+ * order into its conditions (and, after a cursor, the keyset condition that only the page obeys) and returns it.
  */
-async function page(db: Database, filters: ProductFilters, orderBy: string, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
+async function page(db: Database, filters: ProductFilters, order: (where: Conditions) => string, options: PageOptions, signal?: AbortSignal): Promise<Counted> {
   const { columns } = sql(db);
   const count = options.count ?? 'exact';
   const where = filterConditions(db, filters);
   const total = totalSql(filters, where, count);
+  const orderBy = order(where);
   const limit = where.bind(options.limit);
   const offset = where.bind(options.skip);
   const rows = await db.query<PageRow>(
     `SELECT t.total, ${columns}, c.name AS category_name
      FROM (${total}) t
-     LEFT JOIN (SELECT p.* FROM products p ${where.where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}) p ON true
+     LEFT JOIN (SELECT p.* FROM products p ${where.pageWhere} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}) p ON true
      LEFT JOIN categories c ON c.id = p.category_id
      ORDER BY ${orderBy}`,
     where.binds,
@@ -168,7 +189,7 @@ function searchConditions(db: Database, q: string, filters: ProductFilters): { f
  * past the last match has no row to carry the count; then the count alone is asked, and the page is empty in any
  * snapshot.
  */
-async function rankedPage(db: Database, q: string, filters: ProductFilters, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
+async function rankedPage(db: Database, q: string, filters: ProductFilters, options: PageOptions, signal?: AbortSignal): Promise<Counted> {
   const { columns, column } = sql(db);
   const { from, where } = searchConditions(db, q, filters);
   const lower = `lower(${where.bind(q)})`;
@@ -200,16 +221,80 @@ function sortOrder(db: Database, sortBy: ProductSortKey, order: 'asc' | 'desc'):
   return `${column(sortAttribute(sortBy))} ${direction}, ${column('id')} ${direction}`;
 }
 
-// Raw SQL like getProductById: one statement for the page and its total, which the model's findAndCountAll cannot give.
-export function getProductsWithFilters(db: Database, filters: ProductFilters, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
-  return page(db, filters, sortOrder(db, options.sortBy ?? 'created_at', options.order), options, signal);
+// How each sort key's value travels in a cursor.
+const CURSOR_VALUES: Record<ProductSortKey, CursorValue> = {
+  id: 'integer',
+  name: 'text',
+  price: 'decimal',
+  quantity: 'integer',
+  created_at: 'timestamp',
+  updated_at: 'timestamp',
+};
+
+const cursorValue = (row: ProductRow, key: ProductSortKey): string | number => {
+  const value: unknown = row[sortAttribute(key)];
+  return value instanceof Date ? value.toISOString() : (value as string | number);
+};
+
+/**
+ * Contract v1.2: the rows after a cursor's row in `sortBy` order, as `(key, id) > (…)` (or `<` descending), which the
+ * `(key, id)` indexes serve. Timestamps travel in a cursor with millisecond precision and are stored with microseconds,
+ * so a timestamp compares against the exact value of the cursor's row while that row still has it.
+ */
+function keysetAfter(db: Database, where: Conditions, sortBy: ProductSortKey, order: 'asc' | 'desc', [value, id]: (string | number)[]): string {
+  const { column, field } = sql(db);
+  const key = column(sortAttribute(sortBy));
+  const idBind = where.bind(id);
+  let bound = where.bind(value);
+  if (CURSOR_VALUES[sortBy] === 'timestamp') {
+    const own = field(sortAttribute(sortBy));
+    bound = `coalesce((SELECT c.${own} FROM products c WHERE c.${field('id')} = ${idBind} AND c.${own} - ${bound}::timestamptz BETWEEN interval '-1 ms' AND interval '1 ms'), ${bound}::timestamptz)`;
+  } else if (CURSOR_VALUES[sortBy] === 'decimal') bound = `${bound}::numeric`;
+  return `(${key}, ${column('id')}) ${order === 'asc' ? '>' : '<'} (${bound}, ${idBind})`;
 }
 
-/** Like the list, but without an explicit sort: exact name first, then names starting with `q`, then the rest. */
+/** Asks one row more than the page holds, to tell whether a next page exists; the cursor names the page's last row. */
+async function withCursor(options: PageOptions, read: (options: PageOptions) => Promise<Counted>, cursorOf: (row: ProductRow) => (string | number)[], print: string): Promise<ProductPage> {
+  const result = await read({ ...options, limit: options.limit + 1 });
+  const rows = result.rows.slice(0, options.limit);
+  const last = rows.at(-1);
+  return { ...result, rows, nextCursor: result.rows.length > options.limit && last ? encodeCursor(print, cursorOf(last)) : null };
+}
+
+// Raw SQL like getProductById: one statement for the page and its total, which the model's findAndCountAll cannot give.
+export function getProductsWithFilters(db: Database, filters: ProductFilters, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
+  const sortBy = options.sortBy ?? 'created_at';
+  const print = fingerprint([filters, sortBy, options.order]);
+  const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, print, [CURSOR_VALUES[sortBy], 'integer']);
+  const order = (where: Conditions) => {
+    if (after) where.keyset(keysetAfter(db, where, sortBy, options.order, after));
+    return sortOrder(db, sortBy, options.order);
+  };
+  return withCursor(options, (paged) => page(db, filters, order, paged, signal), (row) => [cursorValue(row, sortBy), row.id], print);
+}
+
+/**
+ * Like the list, but without an explicit sort: exact name first, then names starting with `q`, then the rest. A
+ * cursor page in that order carries the last row's name and id; its rank is computed from the name the same way.
+ */
 export function searchProducts(db: Database, q: string, filters: ProductFilters, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
   const matching = { ...filters, q };
-  if (options.sortBy) return page(db, matching, sortOrder(db, options.sortBy, options.order), options, signal);
-  return rankedPage(db, q, filters, options, signal);
+  if (options.sortBy) return getProductsWithFilters(db, matching, options, signal);
+  const print = fingerprint([matching, 'relevance']);
+  const cursorOf = (row: ProductRow) => [row.name, row.id];
+  if (!options.cursor) return withCursor(options, (paged) => rankedPage(db, q, filters, paged, signal), cursorOf, print);
+  // By cursor the window count would count only the rows after it: the page and count come apart, as in `page`.
+  const [name, id] = decodeCursor(options.cursor, print, ['text', 'integer']);
+  const relevance = (where: Conditions) => {
+    const { column } = sql(db);
+    const exact = where.bind(q);
+    const prefix = where.bind(`${escapeLike(q)}%`);
+    const rank = (text: string) => `CASE WHEN lower(${text}) = lower(${exact}) THEN 0 WHEN ${text} ILIKE ${prefix} THEN 1 ELSE 2 END`;
+    const after = where.bind(name);
+    where.keyset(`(${rank(column('name'))}, ${column('name')}, ${column('id')}) > (${rank(`${after}::text`)}, ${after}, ${where.bind(id)})`);
+    return `${rank(column('name'))}, ${column('name')}, ${column('id')}`;
+  };
+  return withCursor(options, (paged) => page(db, matching, relevance, paged, signal), cursorOf, print);
 }
 
 /** Products of the category with this name (any letter case); null when no such category exists. */
@@ -257,50 +342,84 @@ function assignments(db: Database, patch: ProductPatch): [column: string, value:
  * the change's event in the same statement (triggers). Measured against Product.create in a transaction with a
  * category read (4 round trips): W5 POST 2075 → ... req/s (pnpm bench, 64 connections).
  */
-async function write(db: Database, statement: string, binds: unknown[]): Promise<ProductRow | null> {
+async function write(db: Database, statement: string, binds: unknown[], transaction?: Transaction): Promise<ProductRow | null> {
   const { column, columns } = sql(db);
   const [row] = await db.sequelize.query<ProductRow>(
     `WITH p AS (${statement} RETURNING *) SELECT ${columns}, c.name AS category_name FROM p LEFT JOIN categories c ON c.id = ${column('category_id')}`,
-    { bind: binds, type: QueryTypes.SELECT },
+    { bind: binds, type: QueryTypes.SELECT, transaction },
   );
   return row ?? null;
 }
 
-export async function createProduct(db: Database, fields: ProductCreate): Promise<ProductRow> {
+export async function createProduct(db: Database, fields: ProductCreate, transaction?: Transaction): Promise<ProductRow> {
   const values = assignments(db, fields);
   const placeholders = values.map((_, index) => `$${index + 1}`).join(', ');
-  const row = await write(db, `INSERT INTO products (${values.map(([column]) => column).join(', ')}) VALUES (${placeholders})`, values.map(([, value]) => value));
+  const row = await write(
+    db,
+    `INSERT INTO products (${values.map(([column]) => column).join(', ')}) VALUES (${placeholders})`,
+    values.map(([, value]) => value),
+    transaction,
+  );
   return row!;
 }
 
-/** Sets the given fields; null when the product does not exist. */
-export async function updateProduct(db: Database, id: number, patch: ProductPatch): Promise<ProductRow | null> {
+/**
+ * Contract v1.2: a conditional write carries `AND version = $n` in its one statement, so the check and the change
+ * are atomic. When it changed no row, this one read tells why: no such product (null), another version (a
+ * `version_mismatch`), else the row as it stands, for the caller's own guard.
+ */
+async function afterMiss(db: Database, id: number, expectedVersion: number | undefined): Promise<{ quantity: number; version: number } | null> {
+  const current = await db.Product.findByPk(id, { attributes: ['quantity', 'version'], raw: true });
+  if (current && expectedVersion !== undefined && current.version !== expectedVersion) throw versionMismatch('Product', id, current.version, expectedVersion);
+  return current;
+}
+
+/** `AND version = $n` with the next placeholder, when the write is conditional. */
+function versionGuard(db: Database, binds: unknown[], expectedVersion: number | undefined): string {
+  if (expectedVersion === undefined) return '';
+  binds.push(expectedVersion);
+  return ` AND ${sql(db).field('version')} = $${binds.length}`;
+}
+
+/** Sets the given fields; null when the product does not exist; a `version_mismatch` when `expectedVersion` is not current. */
+export async function updateProduct(db: Database, id: number, patch: ProductPatch, expectedVersion?: number): Promise<ProductRow | null> {
   const values = assignments(db, patch);
   if (!values.length) return getProductById(db, id);
   const { field } = sql(db);
   const set = values.map(([column], index) => `${column} = $${index + 2}`).join(', ');
-  return write(db, `UPDATE products SET ${set} WHERE ${field('id')} = $1`, [id, ...values.map(([, value]) => value)]);
+  const binds = [id, ...values.map(([, value]) => value)];
+  const guard = versionGuard(db, binds, expectedVersion);
+  const row = await write(db, `UPDATE products SET ${set} WHERE ${field('id')} = $1${guard}`, binds);
+  if (row) return row;
+  await afterMiss(db, id, expectedVersion);
+  return null;
 }
 
-export async function deleteProduct(db: Database, id: number): Promise<boolean> {
-  return (await db.Product.destroy({ where: { id } })) > 0;
+/** False when the product did not exist; a `version_mismatch` when `expectedVersion` is not current. */
+export async function deleteProduct(db: Database, id: number, expectedVersion?: number): Promise<boolean> {
+  if ((await db.Product.destroy({ where: { id, ...(expectedVersion !== undefined && { version: expectedVersion }) } })) > 0) return true;
+  if (expectedVersion !== undefined) await afterMiss(db, id, expectedVersion);
+  return false;
 }
 
 export type QuantityChange = { delta: number } | { quantity: number };
 export type QuantityResult = { status: 'ok'; row: ProductRow } | { status: 'not_found' } | { status: 'insufficient'; quantity: number };
 
 /**
- * One atomic statement: the row lock taken by UPDATE serializes concurrent changes, and the guard in the WHERE
- * clause is re-checked on the latest row, so parallel decrements never oversell.
+ * One atomic statement: the row lock taken by UPDATE serializes concurrent changes, and the guards in the WHERE
+ * clause (stock, and the version when the change is conditional) are re-checked on the latest row, so parallel
+ * decrements never oversell and of N changes conditional on one version exactly one wins.
  */
-export async function updateProductQuantity(db: Database, id: number, change: QuantityChange): Promise<QuantityResult> {
+export async function updateProductQuantity(db: Database, id: number, change: QuantityChange, expectedVersion?: number): Promise<QuantityResult> {
   const { field } = sql(db);
   const quantity = field('quantity');
+  const binds = [id, 'delta' in change ? change.delta : change.quantity];
+  const guard = versionGuard(db, binds, expectedVersion);
   const row =
     'delta' in change
-      ? await write(db, `UPDATE products SET ${quantity} = ${quantity} + $2 WHERE ${field('id')} = $1 AND ${quantity} + $2 >= 0`, [id, change.delta])
-      : await write(db, `UPDATE products SET ${quantity} = $2 WHERE ${field('id')} = $1`, [id, change.quantity]);
+      ? await write(db, `UPDATE products SET ${quantity} = ${quantity} + $2 WHERE ${field('id')} = $1 AND ${quantity} + $2 >= 0${guard}`, binds)
+      : await write(db, `UPDATE products SET ${quantity} = $2 WHERE ${field('id')} = $1${guard}`, binds);
   if (row) return { status: 'ok', row };
-  const current = await db.Product.findByPk(id, { attributes: ['quantity'] });
+  const current = await afterMiss(db, id, expectedVersion);
   return current ? { status: 'insufficient', quantity: current.quantity } : { status: 'not_found' };
 }

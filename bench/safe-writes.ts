@@ -1,0 +1,83 @@
+/**
+ * The contract v1.2 rows of `pnpm bench`: an idempotent POST against a plain one (target: within 15 %), a page by
+ * cursor 10 000 pages deep against page 1 (target: within 2×), and 100 000 products through POST /products/bulk,
+ * 1 000 per request (target: under 10 s). Leaves the catalog as it found it.
+ */
+import type autocannon from 'autocannon';
+import type pg from 'pg';
+
+/** The columns of run.ts's rows that these rows print. */
+export type SafeWritesRow = { workload: string } & Record<'connections' | 'rps' | 'p50' | 'p99' | 'errors' | 'non2xx', number>;
+
+export interface SafeWritesResult {
+  rows: SafeWritesRow[];
+  /** Idempotent POST req/s as a share of plain POST req/s. */
+  idempotentVsPlain: number;
+  /** p50 of the deep cursor page over p50 of page 1, one connection. */
+  deepVsFirstPage: number;
+  bulk: { products: number; seconds: number; requests: number; failed: number };
+}
+
+type Cannon = (name: string, url: string, options: Partial<autocannon.Options>, connections?: number) => Promise<SafeWritesRow>;
+
+const json = { 'content-type': 'application/json' };
+const BULK_TOTAL = 100_000;
+const BULK_SIZE = 1_000;
+// Two requests in flight: one is parsed and validated while the database writes the other.
+const BULK_STREAMS = 2;
+
+/** The cursor of the page that starts `rows` rows deep into `/products?limit=10` (walked 100 rows at a time). */
+async function deepCursor(base: string, rows: number): Promise<string> {
+  let cursor: string | undefined;
+  for (let walked = 0; walked < rows; walked += 100) {
+    const response = await fetch(`${base}/products?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+    const page = (await response.json()) as { next_cursor: string | null };
+    if (!page.next_cursor) throw new Error(`the catalog holds fewer than ${rows} products`);
+    cursor = page.next_cursor;
+  }
+  return cursor!;
+}
+
+async function bulkImport(base: string): Promise<SafeWritesResult['bulk']> {
+  let next = 0;
+  let failed = 0;
+  const started = Date.now();
+  const stream = async () => {
+    for (let batch = next++; batch * BULK_SIZE < BULK_TOTAL; batch = next++) {
+      const items = Array.from({ length: BULK_SIZE }, (_, index) => {
+        const n = batch * BULK_SIZE + index;
+        return { sku: `BENCH-BULK-${n}`, name: `Оптовый товар ${n}`, price: (n % 10_000) + 0.99, quantity: n % 50, category: 'Электроника' };
+      });
+      const response = await fetch(`${base}/products/bulk`, { method: 'POST', headers: json, body: JSON.stringify({ items }) });
+      if (response.status !== 200) failed += 1;
+      await response.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: BULK_STREAMS }, stream));
+  return { products: BULK_TOTAL, seconds: (Date.now() - started) / 1000, requests: BULK_TOTAL / BULK_SIZE, failed };
+}
+
+export async function safeWrites(base: string, cannon: Cannon, admin: pg.Client): Promise<SafeWritesResult> {
+  const rows: SafeWritesRow[] = [];
+  const body = JSON.stringify({ name: 'Бенчмарк идемпотентный', price: 99.99, quantity: 1 });
+  rows.push(await cannon('S1 POST /products (plain)', base, { requests: [{ method: 'POST', path: '/products', headers: json, body }] }));
+  let key = 0;
+  const keyed = { setupRequest: (request: autocannon.Request) => ({ ...request, headers: { ...json, 'idempotency-key': `bench-${Date.now()}-${(key += 1)}` } }) };
+  rows.push(await cannon('S1 POST /products + Idempotency-Key', base, { requests: [{ method: 'POST', path: '/products', body, ...keyed }] }));
+  await admin.query(`DELETE FROM products WHERE name = 'Бенчмарк идемпотентный'`);
+  await admin.query('DELETE FROM idempotency_keys');
+
+  const cursor = await deepCursor(base, 99_990);
+  rows.push(await cannon('S2 page 1 (limit 10)', `${base}/products?limit=10`, {}, 1));
+  rows.push(await cannon('S2 page 10 000 by cursor (limit 10)', `${base}/products?limit=10&cursor=${cursor}`, {}, 1));
+
+  const bulk = await bulkImport(base);
+  await admin.query(`DELETE FROM products WHERE sku LIKE 'BENCH-BULK-%'`);
+  await admin.query('VACUUM ANALYZE products');
+  return {
+    rows,
+    idempotentVsPlain: rows[1]!.rps / rows[0]!.rps,
+    deepVsFirstPage: rows[3]!.p50 / Math.max(rows[2]!.p50, 1),
+    bulk,
+  };
+}
