@@ -12,7 +12,6 @@ import { ConfigError, databaseOptions, loadDatabaseConfig, openDatabaseServer, t
 import { createDatabase, type Database } from './connection.js';
 import { describeDatabaseError } from './errors.js';
 import { createMigrator, migrationSourcesDir, migrationTemplate } from './migrator.js';
-import { ImportError, importProducts, readImportFile } from './import.js';
 import { seed, seedSynthetic } from './seed.js';
 
 const USAGE = `usage: cli <command>
@@ -144,6 +143,8 @@ async function main(argv: string[]): Promise<void> {
       if (!argument) throw new UsageError('import needs a FILE (.csv with a header row, or .json)');
       // `pnpm db:import FILE` runs from the package directory: the file is named from where the user ran it.
       const file = resolve(process.env.INIT_CWD ?? process.cwd(), argument);
+      // Loaded only here: the contract's schemas would slow down every other command's start.
+      const { importProducts, readImportFile } = await import('./import.js');
       const rows = await readImportFile(file);
       return withDatabase(config, async (db) => {
         const started = Date.now();
@@ -168,7 +169,7 @@ main(process.argv.slice(2)).then(
     else if (error instanceof ConfigError) console.error(error.message);
     else if (error instanceof Refusal) console.error(`error: ${error.message}`);
     // After a progress bar's line: the rows before this one's batch are written, nothing of its batch is.
-    else if (error instanceof ImportError) console.error(`\nerror: ${error.message}; nothing of its batch was written`);
+    else if (error instanceof Error && error.name === 'ImportError') console.error(`\nerror: ${error.message}; nothing of its batch was written`);
     else console.error(`error: ${describeDatabaseError(error)}`);
     // Exit now: a refused login would otherwise keep its socket, and this process, alive for a minute.
     process.exit(1);

@@ -23,7 +23,7 @@ try {
 // Every product, page by page by cursor; a keyed create repeated is the same product.
 let walked = 0;
 for await (const each of iterate(catalog.products.list, { limit: 10 })) walked += each.id > 0 ? 1 : 0;
-const input = { name: 'Потребитель', price: 1 };
+const input = { name: 'Потребитель', price: 99_999 };
 const created = await catalog.products.create.mutate(input, { context: { idempotencyKey: 'consumer-once' } });
 const repeated = await catalog.products.create.mutate(input, { context: { idempotencyKey: 'consumer-once' } });
 
