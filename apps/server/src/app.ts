@@ -9,8 +9,7 @@ import { Socket } from 'node:net';
 import { appRouter, createCaller, createContext } from '@tradeos/api';
 import { codeForStatus, ERRORS } from '@tradeos/contract';
 import { createCatalogStore, type Database } from '@tradeos/db';
-import { incomingMessageToRequest, type NodeHTTPRequest } from '@trpc/server/adapters/node-http';
-import { resolveResponse } from '@trpc/server/http';
+import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import cors from '@fastify/cors';
 import helmet from 'helmet';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -244,22 +243,14 @@ export function buildApp({
           return reply.code(400).send({ code: 'BAD_REQUEST', message: `A tRPC batch holds at most ${maxBatchSize} calls; this one has ${calls}` });
         }
       },
-      // tRPC's own request handling (resolveResponse, fed by its own node-http Request conversion); only the answer
-      // is written differently from its Fastify adapter: a one-shot JSON answer is sent whole, with its length, in
-      // one write, where the adapter streamed it (chunked) through the Fetch Response's body. Streams stay streams.
-      handler: async (request, reply) => {
-        const raw: NodeHTTPRequest = request.raw;
-        raw.body = request.body;
-        const response = await resolveResponse({
+      handler: (request, reply) =>
+        fastifyRequestHandler({
           router: appRouter,
-          req: incomingMessageToRequest(raw, reply.raw, { maxBodySize: null }),
+          createContext: () => contextFor(request, reply),
+          req: request,
+          res: reply,
           path: request.params.path,
-          error: null,
-          createContext: () => Promise.resolve(contextFor(request, reply)),
-        });
-        if (response.headers.get('content-type') !== 'application/json' || response.headers.has('transfer-encoding')) return reply.send(response);
-        return reply.code(response.status).headers(Object.fromEntries(response.headers)).send(await response.text());
-      },
+        }),
     });
 
     api.route({
