@@ -5,9 +5,9 @@
  * compile without `skipLibCheck`.
  */
 import type { AppRouter } from '@tradeos/api';
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
-import type { TRPCBuiltRouter, TRPCMutationProcedure, TRPCQueryProcedure, TRPCRouterRecord } from '@trpc/server';
-import { contractErrorLink } from './errors.js';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
+import type { TrackedEnvelope, TRPCBuiltRouter, TRPCMutationProcedure, TRPCQueryProcedure, TRPCRouterRecord, TRPCSubscriptionProcedure } from '@trpc/server';
+import { contractErrorLink, type CatalogClientError } from './errors.js';
 
 /** Header values sent with every request. */
 export type CatalogHeaderValues = Record<string, string | string[] | undefined>;
@@ -21,6 +21,36 @@ export interface CatalogClientOptions {
   /** The `fetch` to use instead of the global one (a proxy, retries, instrumentation in tests). */
   fetch?: typeof globalThis.fetch;
   headers?: CatalogHeaders;
+  /**
+   * The `EventSource` class subscriptions (`events.onChange`) use. Browsers, Deno, Bun and Node 22+ have a global
+   * one; Node 20 does not: install the `eventsource` package and pass its class (`import { EventSource } from
+   * 'eventsource'`). Reads and writes never need it.
+   */
+  EventSource?: EventSourceClass;
+}
+
+/** What the SDK needs of an `EventSource` class (the WHATWG one, or the `eventsource` package's). */
+export type EventSourceClass = new (
+  url: string,
+  init?: { withCredentials?: boolean },
+) => {
+  readonly CLOSED: number;
+  readonly CONNECTING: number;
+  readonly OPEN: number;
+  readonly readyState: number;
+  close(): void;
+  addEventListener(type: string, listener: (event: never) => void): void;
+  removeEventListener(type: string, listener: (event: never) => void): void;
+};
+
+/** What a subscription's callbacks receive: `onData` gets each value (with its `id` when the server tracks one). */
+export interface SubscriptionHandlers<T> {
+  onStarted?: () => void;
+  onData: (value: T) => void;
+  /** The subscription failed for good (a 410 GONE, a 422); transient drops are retried from the last id by itself. */
+  onError?: (error: CatalogClientError) => void;
+  onComplete?: () => void;
+  signal?: AbortSignal;
 }
 
 /** Per-call options: an `AbortSignal` to cancel the call. */
@@ -30,6 +60,9 @@ export interface CallOptions {
 
 type Query<I, O> = { query: (input: I, options?: CallOptions) => Promise<O> };
 type Mutation<I, O> = { mutate: (input: I, options?: CallOptions) => Promise<O> };
+/** A value the server yields: a tracked one arrives as `{ id, data }`, its id what a reconnect resumes after. */
+type Yielded<O> = O extends AsyncIterable<infer Y> ? (Y extends TrackedEnvelope<infer T> ? { id: string; data: T } : Y) : O;
+type Subscription<I, O> = { subscribe: (input: I, handlers: SubscriptionHandlers<Yielded<O>>) => { unsubscribe: () => void } };
 
 /** Each procedure of a router's record as `.query()` (reads) or `.mutate()` (writes), each sub-router as a namespace. */
 type Client<R extends TRPCRouterRecord> = {
@@ -37,6 +70,8 @@ type Client<R extends TRPCRouterRecord> = {
     ? Query<D['input'], D['output']>
     : R[K] extends TRPCMutationProcedure<infer D>
       ? Mutation<D['input'], D['output']>
+      : R[K] extends TRPCSubscriptionProcedure<infer D>
+        ? Subscription<D['input'], D['output']>
       : R[K] extends TRPCRouterRecord
         ? Client<R[K]>
         : never;
@@ -47,8 +82,17 @@ export type CatalogClient = AppRouter extends TRPCBuiltRouter<infer _Root, infer
 // Batched queries travel in the URL; past this length tRPC splits the batch rather than risk a 414.
 const MAX_URL_LENGTH = 2_083;
 
-export function createCatalogClient({ url, fetch, headers }: CatalogClientOptions): CatalogClient {
+export function createCatalogClient({ url, fetch, headers, EventSource }: CatalogClientOptions): CatalogClient {
+  const endpoint = `${url.replace(/\/+$/, '')}/trpc`;
   return createTRPCClient<AppRouter>({
-    links: [contractErrorLink, httpBatchLink({ url: `${url.replace(/\/+$/, '')}/trpc`, fetch, headers, maxURLLength: MAX_URL_LENGTH })],
+    links: [
+      contractErrorLink,
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        // Subscriptions as Server-Sent Events: on a drop, EventSource reconnects and resumes after the last id it got.
+        true: httpSubscriptionLink({ url: endpoint, EventSource }),
+        false: httpBatchLink({ url: endpoint, fetch, headers, maxURLLength: MAX_URL_LENGTH }),
+      }),
+    ],
   });
 }

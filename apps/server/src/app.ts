@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { appRouter, createCaller, createContext } from '@tradeos/api';
-import { codeForStatus, ERRORS } from '@tradeos/contract';
-import { createCatalogStore, type Database } from '@tradeos/db';
+import { codeForStatus, ERRORS, operations, type Operation } from '@tradeos/contract';
+import { createCatalogStore, createChangeFeed, type Database } from '@tradeos/db';
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
@@ -15,6 +15,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import { writeProtection } from './auth.js';
 import { clientErrorHandler, frameworkErrors } from './client-errors.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
+import { registerEventStream } from './event-stream.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
 import { acceptEveryMethod, UNSERVED_METHODS } from './methods.js';
 import { openApiDocument } from './openapi.js';
@@ -38,6 +39,8 @@ export interface AppOptions {
   rateLimit?: { max: number; windowMs: number; store?: RateLimitStore };
   /** Most procedure calls in one tRPC batch; a larger batch is a 400. */
   maxBatchSize?: number;
+  /** The change feed: how long events are kept, how often an idle event stream sends a comment line. */
+  events?: { retentionDays?: number; heartbeatMs?: number };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -49,6 +52,15 @@ function httpError(statusCode: number, message: string): Error & { statusCode: n
 
 // Statuses Fastify raises before a handler runs, answered with the contract's code and message.
 const FRAMEWORK_ERRORS = new Set([400, 413, 415]);
+
+/** How much longer than the request timeout a tRPC call may hold its request (a long poll; a subscription: forever). */
+function trpcHolds(path: string): number {
+  const held = path.split(',').map((name) => {
+    const operation = (operations as Record<string, Operation | undefined>)[name];
+    return operation?.stream ? Infinity : (operation?.holdsMs ?? 0);
+  });
+  return Math.max(0, ...held);
+}
 
 /** How many procedures a request calls: those of a tRPC batch (`/trpc/a,b,c?batch=1`), else one. */
 function trpcCalls(request: FastifyRequest): number {
@@ -64,6 +76,7 @@ export function buildApp({
   corsOrigins = [],
   rateLimit = { max: 0, windowMs: 60_000 },
   maxBatchSize = 10,
+  events = {},
 }: AppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
     logger,
@@ -145,14 +158,20 @@ export function buildApp({
     return reply.code(status).send({ code, message: ERRORS[code].message });
   });
 
-  const store = createCatalogStore(db);
+  // The change feed's reader: its own connection (LISTEN, the horizon), opened with the server, closed with it.
+  const feed = createChangeFeed(db, { retentionDays: events.retentionDays, onError: (error) => app.log.warn({ err: error }, 'change feed connection') });
+  const store = createCatalogStore(db, feed);
+  app.addHook('onReady', async () => {
+    await feed.start();
+  });
   /**
    * The one way a request gets its router context. Its signal aborts at the request's deadline or when the client
    * goes away, so no database call outlives the request: a hung database is a 503 on time, an abandoned query is cancelled.
    */
-  const contextFor = (request: FastifyRequest, reply: FastifyReply) => {
+  const contextFor = (request: FastifyRequest, reply: FastifyReply, holdsMs = 0) => {
     const controller = new AbortController();
-    const deadline = setTimeout(() => controller.abort(new Error('request deadline passed')), requestTimeoutMs).unref();
+    // A call that may hold its request (a long poll) gets that much longer; a stream has no deadline, only its client.
+    const deadline = Number.isFinite(holdsMs) ? setTimeout(() => controller.abort(new Error('request deadline passed')), requestTimeoutMs + holdsMs).unref() : undefined;
     reply.raw.once('close', () => {
       clearTimeout(deadline);
       // Only a client that left before its answer was written abandons work; a finished response has none left.
@@ -165,9 +184,9 @@ export function buildApp({
     if (availability.available) app.log.info('database available');
     else app.log.error({ cause: availability.cause }, 'database unavailable');
   });
-  app.addHook('onClose', (_instance, done) => {
+  app.addHook('onClose', async () => {
     unwatch();
-    done();
+    await feed.close();
   });
   if (apiKeys.length) app.addHook('preHandler', writeProtection(apiKeys));
   else app.log.warn('API_KEYS is not set: anyone who can reach this server can change the catalog');
@@ -195,7 +214,7 @@ export function buildApp({
       handler: (request, reply) =>
         fastifyRequestHandler({
           router: appRouter,
-          createContext: () => contextFor(request, reply),
+          createContext: () => contextFor(request, reply, trpcHolds(request.params.path)),
           req: request,
           res: reply,
           path: request.params.path,
@@ -214,6 +233,7 @@ export function buildApp({
     api.get('/openapi.json', (_request, reply) => reply.send(document));
     registerSwaggerUi(api);
     registerRest(api, contextFor);
+    registerEventStream(api, contextFor, { heartbeatMs: events.heartbeatMs });
     done();
   });
   return app;

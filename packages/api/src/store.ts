@@ -3,7 +3,7 @@
  * types. The db package implements it; tests may hand in any other implementation. Failures a store reports
  * are `StoreError`s, classified by kind, so the router maps them to the contract without knowing the driver.
  */
-import type { Category, CategoryCreate, PageOptions, Product, ProductCreate, ProductFilters } from '@tradeos/contract';
+import type { Category, CategoryCreate, Event, EventType, PageOptions, Product, ProductCreate, ProductFilters } from '@tradeos/contract';
 
 export type { PageOptions, ProductFilters };
 
@@ -45,16 +45,37 @@ export interface CategoryStore {
   delete(id: number, signal?: AbortSignal): Promise<boolean>;
 }
 
+export interface EventQuery {
+  /** Only events after this id; omitted: from the oldest event kept. */
+  after?: string;
+  /** Only these types; omitted: all. */
+  types?: EventType[];
+}
+
+/**
+ * The change feed: every committed change once, in id order, never an event that an earlier, still uncommitted
+ * one could precede. A cursor older than the events kept fails with a `gone` StoreError.
+ */
+export interface EventStore {
+  /** The next events after `query.after`; `nextAfter` is the next call's `after`, `horizon` what `wait` takes. */
+  page(query: EventQuery & { limit: number }, signal?: AbortSignal): Promise<{ items: Event[]; nextAfter: string; horizon: string }>;
+  /** Resolves once an event of the query may be past the page's `horizon` (`since`), or after `timeoutMs`, or on abort. */
+  wait(since: string, query: EventQuery, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /** Every event after `query.after`, endlessly, until `signal` aborts. */
+  follow(query: EventQuery, signal: AbortSignal): AsyncIterable<Event>;
+}
+
 export interface CatalogStore {
   products: ProductStore;
   categories: CategoryStore;
+  events: EventStore;
   /** True when the database answers within `timeoutMs`; never throws, and a busy store does not delay it. */
   ping(timeoutMs: number): Promise<boolean>;
   /** True when migrations this build knows are not applied yet (false when that cannot be told in `timeoutMs`). */
   migrationsPending(timeoutMs: number): Promise<boolean>;
 }
 
-export const STORE_ERROR_KINDS = ['unique_violation', 'missing_reference', 'in_use', 'out_of_range', 'timeout', 'unavailable'] as const;
+export const STORE_ERROR_KINDS = ['unique_violation', 'missing_reference', 'in_use', 'out_of_range', 'timeout', 'unavailable', 'gone'] as const;
 export type StoreErrorKind = (typeof STORE_ERROR_KINDS)[number];
 
 /** A failure a store classified: `field` names the input field at fault, `message` is safe to show a client. */

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { Category, CategoryCreate, CategoryList, CategoryUpdate } from './category.js';
 import { IdInput } from './common.js';
 import type { ErrorCode } from './errors.js';
+import { Event, EventListQuery, EventPage, EventStreamQuery } from './event.js';
 import { Health } from './health.js';
 import {
   Product,
@@ -33,7 +34,7 @@ export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType 
   method: HttpMethod;
   /** OpenAPI path, e.g. `/products/{id}`. */
   path: string;
-  tag: 'health' | 'products' | 'categories';
+  tag: 'health' | 'products' | 'categories' | 'events';
   summary: string;
   description: string;
   input: I;
@@ -44,6 +45,10 @@ export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType 
   /** What this operation's own errors mean here (404 for a missing row, 409, the 422 wording). */
   errors: Partial<Record<ErrorCode, string>>;
   example: OperationExample;
+  /** Served as Server-Sent Events (`text/event-stream`), each message's data one `output`; the tRPC procedure is a subscription. */
+  stream?: boolean;
+  /** The longest a call may legitimately hold its request open (a long poll), on top of the request timeout. */
+  holdsMs?: number;
 }
 
 const operation = <I extends z.ZodType, O extends z.ZodType>(definition: Operation<I, O>) => definition;
@@ -235,5 +240,34 @@ export const operations = {
     errors: { NOT_FOUND: 'No such category', CONFLICT: 'Products still reference this category', UNPROCESSABLE_CONTENT: 'Invalid id' },
     example: { path: { id: 5 } },
   }),
+  'events.list': operation({
+    method: 'GET',
+    path: '/events',
+    tag: 'events',
+    summary: 'Read the change feed',
+    description:
+      'Every committed create, update, stock change and delete of a product or category, once, in id order: follow `next_after` and nothing is missed or repeated, across restarts, workers and instances, including transactions that commit in another order than they started. `wait` holds the request open (long poll) until an event arrives. An `after` older than the retention window (`EVENTS_RETENTION_DAYS`) is a 410: resync from the lists, then follow from the newest id.',
+    input: EventListQuery,
+    output: EventPage,
+    success: 200,
+    successDescription: 'The next events after `after`, and the `after` for the next call',
+    errors: { GONE: 'The events after `after` are no longer kept; resync', UNPROCESSABLE_CONTENT: 'Invalid or unknown query parameter' },
+    example: { query: { after: '0', limit: 10 } },
+    holdsMs: 30_000,
+  }),
+  'events.onChange': operation({
+    method: 'GET',
+    path: '/events/stream',
+    tag: 'events',
+    summary: 'Follow the change feed as Server-Sent Events',
+    description:
+      'The feed of `GET /events` as a stream: each event one message whose `id:` is the event id and `data:` the event. Resumes after `Last-Event-ID` (sent by EventSource on reconnect) or `?after=`; comment lines every 15 s keep proxies from closing it. The tRPC procedure `events.onChange` is the same as a subscription.',
+    input: EventStreamQuery,
+    output: Event,
+    success: 200,
+    successDescription: 'An endless `text/event-stream`, one message per event',
+    errors: { GONE: 'The events after `after` are no longer kept; resync', UNPROCESSABLE_CONTENT: 'Invalid or unknown query parameter' },
+    example: { query: { after: '0' } },
+    stream: true,
+  }),
 };
-

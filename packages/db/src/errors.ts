@@ -48,7 +48,7 @@ export function isConnectionError(error: unknown): boolean {
   return false;
 }
 
-export type DataErrorKind = 'unique_violation' | 'missing_reference' | 'in_use' | 'out_of_range' | 'timeout' | 'unavailable';
+export type DataErrorKind = 'unique_violation' | 'missing_reference' | 'in_use' | 'out_of_range' | 'timeout' | 'unavailable' | 'gone';
 
 /** A classified failure; its message is written for a client and never holds SQL or driver text. */
 export class DataError extends Error {

@@ -2,45 +2,15 @@
  * The catalog's storage, as the API's port (`CatalogStore` in @tradeos/api) describes it: the queries of this
  * package, their rows mapped to the contract's resources in one place, and every failure classified.
  */
-import type { Category, Product } from '@tradeos/contract';
 import type { Database } from './connection.js';
 import { classify, DataError } from './errors.js';
+import { createChangeFeed, type ChangeFeed, type FeedQuery } from './feed.js';
 import { hasPendingMigrations } from './migrator.js';
 import * as categories from './queries/categories.js';
 import * as products from './queries/products.js';
-import type { CategoryPatch, CategoryRow } from './queries/categories.js';
-import type { PageOptions, ProductFilters, ProductPage, ProductPatch, ProductRow, QuantityChange } from './queries/products.js';
-
-/** The one place a database row becomes the contract's Product. */
-function toProduct(row: ProductRow): Product {
-  return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    price: Number(row.price),
-    quantity: row.quantity,
-    in_stock: row.quantity > 0,
-    sku: row.sku,
-    category_id: row.category_id,
-    category: row.category_id === null || row.category_name === null ? null : { id: row.category_id, name: row.category_name },
-    version: row.version,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-  };
-}
-
-/** The one place a database row becomes the contract's Category. */
-function toCategory(row: CategoryRow): Category {
-  return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    product_count: row.product_count,
-    version: row.version,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-  };
-}
+import { toCategory, toProduct } from './rows.js';
+import type { CategoryPatch } from './queries/categories.js';
+import type { PageOptions, ProductFilters, ProductPage, ProductPatch, QuantityChange } from './queries/products.js';
 
 const toPage = ({ rows, total }: ProductPage) => ({ items: rows.map(toProduct), total });
 const orNull = <R, T>(row: R | null, map: (row: R) => T): T | null => (row ? map(row) : null);
@@ -56,7 +26,18 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
-export function createCatalogStore(db: Database) {
+/** The store over `db`; its writes wake the change feed's readers (`feed`, which the caller starts and closes). */
+/** A follow whose failures are classified as every other store call's are (a pruned cursor is `gone`). */
+async function* followClassified<T>(events: AsyncGenerator<T>, db: Database): AsyncGenerator<T> {
+  try {
+    yield* events;
+  } catch (error) {
+    db.report(error);
+    throw classify(error);
+  }
+}
+
+export function createCatalogStore(db: Database, feed: ChangeFeed = createChangeFeed(db)) {
   /** Runs one store call: bounded by `signal`, its outcome reported to the database's availability, failures classified. */
   const run = async <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> => {
     try {
@@ -69,6 +50,13 @@ export function createCatalogStore(db: Database) {
     }
   };
 
+  /** A write: once it committed, the change feed learns of it at once (here, and through NOTIFY elsewhere). */
+  const write = async <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> => {
+    const result = await run(signal, work);
+    feed.written();
+    return result;
+  };
+
   return {
     products: {
       list: (filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
@@ -78,21 +66,26 @@ export function createCatalogStore(db: Database) {
       byCategory: (category: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
         run(signal, async () => orNull(await products.getProductsByCategory(db, category, filters, page, signal), toPage)),
       byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await products.getProductById(db, id, signal), toProduct)),
-      create: (fields: Parameters<typeof products.createProduct>[1], signal?: AbortSignal) => run(signal, async () => toProduct(await products.createProduct(db, fields))),
-      update: (id: number, patch: ProductPatch, signal?: AbortSignal) => run(signal, async () => orNull(await products.updateProduct(db, id, patch), toProduct)),
+      create: (fields: Parameters<typeof products.createProduct>[1], signal?: AbortSignal) => write(signal, async () => toProduct(await products.createProduct(db, fields))),
+      update: (id: number, patch: ProductPatch, signal?: AbortSignal) => write(signal, async () => orNull(await products.updateProduct(db, id, patch), toProduct)),
       changeQuantity: (id: number, change: QuantityChange, signal?: AbortSignal) =>
-        run(signal, async () => {
+        write(signal, async () => {
           const result = await products.updateProductQuantity(db, id, change);
           return result.status === 'ok' ? { status: result.status, product: toProduct(result.row) } : result;
         }),
-      delete: (id: number, signal?: AbortSignal) => run(signal, () => products.deleteProduct(db, id)),
+      delete: (id: number, signal?: AbortSignal) => write(signal, () => products.deleteProduct(db, id)),
     },
     categories: {
       list: (signal?: AbortSignal) => run(signal, async () => (await categories.listCategories(db)).map(toCategory)),
       byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await categories.getCategoryById(db, id), toCategory)),
-      create: (fields: Parameters<typeof categories.createCategory>[1], signal?: AbortSignal) => run(signal, async () => toCategory(await categories.createCategory(db, fields))),
-      update: (id: number, patch: CategoryPatch, signal?: AbortSignal) => run(signal, async () => orNull(await categories.updateCategory(db, id, patch), toCategory)),
-      delete: (id: number, signal?: AbortSignal) => run(signal, () => categories.deleteCategory(db, id)),
+      create: (fields: Parameters<typeof categories.createCategory>[1], signal?: AbortSignal) => write(signal, async () => toCategory(await categories.createCategory(db, fields))),
+      update: (id: number, patch: CategoryPatch, signal?: AbortSignal) => write(signal, async () => orNull(await categories.updateCategory(db, id, patch), toCategory)),
+      delete: (id: number, signal?: AbortSignal) => write(signal, () => categories.deleteCategory(db, id)),
+    },
+    events: {
+      page: (query: FeedQuery & { limit: number }, signal?: AbortSignal) => run(signal, () => feed.page(query, signal)),
+      wait: (since: string, query: FeedQuery, timeoutMs: number, signal?: AbortSignal) => feed.wait(since, query, timeoutMs, signal),
+      follow: (query: FeedQuery, signal: AbortSignal) => followClassified(feed.follow(query, signal), db),
     },
     ping: (timeoutMs: number) => db.ping(timeoutMs),
     migrationsPending: (timeoutMs: number) => hasPendingMigrations(db, timeoutMs),
