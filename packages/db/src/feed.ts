@@ -6,9 +6,11 @@
  * Why a horizon: event ids come from a sequence, so a transaction holding id 10 may commit after one holding id 11;
  * a reader that handed out 11 and moved on would never see 10. The horizon is an id below which no event can still
  * appear: read M = the sequence's last value, then (in a later statement) a snapshot S. Every id <= M was taken by a
- * transaction that had its xid before S (an event row is written after the row it records), so that transaction is
- * either finished in S or listed in S's xip. Once every xid of S's xip has ended (none is in a newer snapshot's xip),
- * every event <= M is committed or rolled back for good, and a reader may serve `id <= M`.
+ * transaction that had its xid before S (an event row is written after the row it records), so that transaction had
+ * either finished by S or was running then. Once every transaction running at S has ended, every event <= M is
+ * committed or rolled back for good, and a reader may serve `id <= M`. (Running at S: S's xip, plus running xids at
+ * or past S's xmax, which a snapshot leaves out: see Candidate.) Not sound for two-phase commit (PREPARE TRANSACTION),
+ * which the catalog does not use.
  */
 import type { Event, EventType } from '@tradeos/contract';
 import pg from 'pg';
@@ -81,10 +83,20 @@ const EVENT_COLUMNS = 'e.id::text AS id, e.type, e.entity, e.entity_id, e.versio
 // Events the largest in-memory fan-out carries; past it, each follower reads its own pages.
 const FANOUT_MAX = 1_000;
 const PAGE = 500;
+// Two statements of one simple query, each with its own snapshot: the second is taken after the first read the
+// sequence, and the xid it takes bounds every xid assigned before that snapshot (see Candidate).
+const TICK = 'SELECT last_value::text AS last, is_called FROM events_id_seq; SELECT pg_current_snapshot()::text AS snapshot, pg_current_xact_id()::text AS next';
 
+/**
+ * Events up to `through` are safe once every transaction that may hold one has ended: those in the snapshot's xip,
+ * and those at or past its xmax (a snapshot leaves running xids >= xmax out of xip) but below `to`, an xid assigned
+ * right after the snapshot, so above every xid assigned before it. After one more tick both are an explicit `xip`.
+ */
 interface Candidate {
   through: bigint;
   xip: Set<string>;
+  from: bigint;
+  to: bigint;
 }
 
 const gone = () => new DataError('gone', 'The events after this cursor are no longer kept; resync and follow from the newest event');
@@ -101,7 +113,7 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
   let ticking: Promise<void> | undefined;
   let again = false;
   let lastNotify = 0;
-  let notifyTimer: NodeJS.Timeout | undefined;
+  let notifyDue = false;
   let poll: NodeJS.Timeout | undefined;
   let pruner: NodeJS.Timeout | undefined;
   let reconnect: NodeJS.Timeout | undefined;
@@ -111,28 +123,33 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
 
   /** One step of the horizon: settle earlier candidates against a fresh snapshot, and take a new candidate. */
   async function tick(connection: pg.Client): Promise<void> {
-    // Two statements of one simple query: each takes its own snapshot, the second after the first read the sequence.
-    const [sequence, snapshot] = (await connection.query(
-      'SELECT last_value::text AS last, is_called FROM events_id_seq; SELECT pg_current_snapshot()::text AS snapshot',
-    )) as unknown as [pg.QueryResult<{ last: string; is_called: boolean }>, pg.QueryResult<{ snapshot: string }>];
+    // A NOTIFY this process owes the others rides along, at most one per `notifyEveryMs`.
+    const notify = notifyDue && Date.now() - lastNotify >= notifyEveryMs;
+    if (notify) {
+      notifyDue = false;
+      lastNotify = Date.now();
+    }
+    const results = (await connection.query(`${notify ? `NOTIFY ${CHANNEL}; ` : ''}${TICK}`)) as unknown as pg.QueryResult[];
+    const [sequence, snapshot] = results.slice(-2) as [pg.QueryResult<{ last: string; is_called: boolean }>, pg.QueryResult<{ snapshot: string; next: string }>];
     const seq = sequence.rows[0]!;
     const through = seq.is_called ? BigInt(seq.last) : 0n;
-    const xipText = snapshot.rows[0]!.snapshot.split(':')[2] ?? '';
-    const xip = new Set(xipText ? xipText.split(',') : []);
+    const [, xmax = '0', xipText = ''] = snapshot.rows[0]!.snapshot.split(':');
+    const running = xipText ? xipText.split(',') : [];
 
     let settled = horizon < 0n ? 0n : horizon;
-    candidates = candidates.filter((candidate) => {
-      if ([...candidate.xip].some((xid) => xip.has(xid))) return true;
-      if (candidate.through > settled) settled = candidate.through;
-      return false;
-    });
-    if (xip.size === 0) {
-      if (through > settled) settled = through;
-    } else if (through > settled) {
-      // An older candidate waiting on a superset of these transactions settles no earlier than this one: drop it.
-      candidates = candidates.filter((candidate) => ![...xip].every((xid) => candidate.xip.has(xid)));
-      candidates.push({ through, xip });
+    const waiting: Candidate[] = [];
+    for (const candidate of candidates) {
+      // This snapshot lists every transaction still running below its xmax, which is past the candidate's bound.
+      const still = running.filter((xid) => candidate.xip.has(xid) || (BigInt(xid) >= candidate.from && BigInt(xid) < candidate.to));
+      if (!still.length) {
+        if (candidate.through > settled) settled = candidate.through;
+      } else {
+        waiting.push({ through: candidate.through, xip: new Set(still), from: 0n, to: 0n });
+      }
     }
+    // A candidate waiting on a superset of what a newer one waits on settles no earlier than it: drop it.
+    candidates = waiting.filter((older, index) => !waiting.slice(index + 1).some((newer) => [...newer.xip].every((xid) => older.xip.has(xid))));
+    if (through > settled) candidates.push({ through, xip: new Set(running), from: BigInt(xmax), to: BigInt(snapshot.rows[0]!.next) });
     if (horizon < 0n) {
       horizon = settled;
       resolveFirst();
@@ -174,8 +191,8 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
           drop(connection);
           break;
         }
-        if (candidates.length && !again) await sleep(notifyEveryMs);
-      } while (again || (candidates.length > 0 && client));
+        if ((candidates.length || notifyDue) && !again) await sleep(notifyEveryMs);
+      } while (again || ((candidates.length > 0 || notifyDue) && client));
     })().finally(() => (ticking = undefined));
   }
 
@@ -202,7 +219,8 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
     connection.on('end', () => drop(connection));
     try {
       await connection.connect();
-      await connection.query(`LISTEN ${CHANNEL}`);
+      // Each tick takes an xid and commits; it need not wait for its commit record's flush.
+      await connection.query(`SET synchronous_commit = off; LISTEN ${CHANNEL}`);
     } catch (error) {
       onError(error);
       client = connection;
@@ -233,16 +251,8 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
   /** Called after a write of this process committed: wakes the local readers now and the other processes by NOTIFY. */
   function written(): void {
     if (!started || closed) return;
+    notifyDue = true;
     requestTick();
-    if (notifyTimer) return;
-    const send = () => {
-      notifyTimer = undefined;
-      lastNotify = Date.now();
-      client?.query(`NOTIFY ${CHANNEL}`).catch(onError);
-    };
-    const wait = lastNotify + notifyEveryMs - Date.now();
-    if (wait <= 0) send();
-    else notifyTimer = setTimeout(send, wait);
   }
 
   /** Events in (after, upTo] of the given types, with the retention watermark read in the same snapshot. */
@@ -386,7 +396,6 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
       clearInterval(poll);
       clearInterval(pruner);
       clearTimeout(reconnect);
-      clearTimeout(notifyTimer);
       const connection = client;
       client = undefined;
       resolveFirst();
