@@ -39,8 +39,8 @@ export type EventSourceClass = new (
   readonly OPEN: number;
   readonly readyState: number;
   close(): void;
-  addEventListener(type: string, listener: (event: never) => void): void;
-  removeEventListener(type: string, listener: (event: never) => void): void;
+  addEventListener(type: string, listener: (event: { data?: unknown }) => void): void;
+  removeEventListener(type: string, listener: (event: { data?: unknown }) => void): void;
 };
 
 /** What a subscription's callbacks receive: `onData` gets each value (with its `id` when the server tracks one). */

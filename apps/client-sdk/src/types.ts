@@ -26,3 +26,9 @@ export type ProductSortKey = contract.ProductSortKey;
 export type Category = contract.Category;
 export type CategoryCreate = contract.CategoryCreate;
 export type CategoryUpdate = contract.CategoryUpdate;
+/** The change feed (contract v1.2). */
+export type Event = contract.Event;
+export type EventType = contract.EventType;
+export type EventPage = contract.EventPage;
+export type EventListQuery = contract.EventListQuery;
+export type EventStreamQuery = contract.EventStreamQuery;
