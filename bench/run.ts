@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createDatabase, createMigrator, freePort, seed, seedSynthetic, startEmbeddedPostgres } from '@tradeos/db';
+import { feedWorkloads } from './feed.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -194,6 +195,7 @@ async function main(): Promise<void> {
   const create = JSON.stringify({ name: 'Бенчмарк товар', price: 99.99, quantity: 1 });
   await run(cannon('W5 POST /products', base, { requests: [{ method: 'POST', path: '/products', headers: json, body: create }] }));
   await run(cannon('W5 tRPC products.create', base, { requests: [{ method: 'POST', path: '/trpc/products.create', headers: json, body: create }] }));
+  await feedWorkloads({ base, pid: server.pid!, cannon, run, rss, log: (line) => process.stderr.write(`${line}\n`) });
   clearInterval(sampler);
   await admin.query(`DELETE FROM products WHERE name = 'Бенчмарк товар'`);
   await admin.end();
