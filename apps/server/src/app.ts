@@ -4,6 +4,7 @@
  * main.ts owns listening and shutdown; tests build it on a database of their own.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createServer } from 'node:http';
 import { appRouter, createCaller, createContext } from '@tradeos/api';
 import { codeForStatus, ERRORS, operations, type Operation } from '@tradeos/contract';
@@ -164,6 +165,13 @@ export function buildApp({
   app.addHook('onReady', async () => {
     await feed.start();
   });
+  // Streams never finish by themselves: closing the server ends them, so a graceful shutdown need not wait for them.
+  const closing = new AbortController();
+  setMaxListeners(0, closing.signal);
+  app.addHook('preClose', (done) => {
+    closing.abort(new Error('server closing'));
+    done();
+  });
   /**
    * The one way a request gets its router context. Its signal aborts at the request's deadline or when the client
    * goes away, so no database call outlives the request: a hung database is a 503 on time, an abandoned query is cancelled.
@@ -172,6 +180,7 @@ export function buildApp({
     const controller = new AbortController();
     // A call that may hold its request (a long poll) gets that much longer; a stream has no deadline, only its client.
     const deadline = Number.isFinite(holdsMs) ? setTimeout(() => controller.abort(new Error('request deadline passed')), requestTimeoutMs + holdsMs).unref() : undefined;
+    if (!deadline) closing.signal.addEventListener('abort', () => controller.abort(closing.signal.reason), { once: true, signal: controller.signal });
     reply.raw.once('close', () => {
       clearTimeout(deadline);
       // Only a client that left before its answer was written abandons work; a finished response has none left.

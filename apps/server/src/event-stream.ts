@@ -28,7 +28,8 @@ export function registerEventStream(
   { heartbeatMs = 15_000 }: EventStreamOptions = {},
 ): void {
   app.get('/events/stream', async (request, reply) => {
-    const { store } = contextFor(request, reply, Infinity);
+    // No deadline: the stream ends when its client leaves or the server closes.
+    const { store, signal } = contextFor(request, reply, Infinity);
     let query: ReturnType<typeof streamInput>;
     try {
       query = streamInput(request);
@@ -48,8 +49,6 @@ export function registerEventStream(
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    const stop = new AbortController();
-    raw.once('close', () => stop.abort());
     const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), heartbeatMs);
     // A message waits until the socket took the one before: a slow reader holds one page, not the whole feed.
     const send = async (text: string) => {
@@ -57,7 +56,7 @@ export function registerEventStream(
     };
     try {
       await send('retry: 1000\n\n');
-      for await (const event of store.events.follow(query, stop.signal)) await send(`id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
+      for await (const event of store.events.follow(query, signal!)) await send(`id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
     } catch (error) {
       // The database went away or the cursor was pruned meanwhile: end the stream, the client resumes from its last id.
       request.log.warn({ err: error }, 'event stream ended');

@@ -131,7 +131,7 @@ describe('GET /events', () => {
 
     const gone = await call(server.base, 'GET', '/events?after=0');
     expect(gone.status).toBe(410);
-    expect(gone.body).toEqual({ code: 'GONE', message: expect.any(String) });
+    expect(gone.body).toMatchObject({ code: 'GONE' });
     expect((await call(server.base, 'GET', '/events/stream?after=0')).status).toBe(410);
     expect((await call(server.base, 'GET', `/events?after=${last}`)).status).toBe(200);
   });

@@ -18,8 +18,10 @@ export const eventRouter = router({
   // Each event tracked by its id: the SSE `id:` line, sent back as `lastEventId` when the client reconnects.
   onChange: subscription(EventStreamQuery.extend({ lastEventId: EventId.optional() })).subscription(async function* ({ ctx, input, signal }) {
     const query = { after: input.lastEventId ?? input.after, types: parseEventTypes(input.types) };
+    // Ends when the client leaves (tRPC's signal) or the server closes (the context's).
+    const ends = AbortSignal.any([signal, ctx.signal].filter((given) => given !== undefined));
     try {
-      for await (const event of ctx.store.events.follow(query, signal ?? new AbortController().signal)) yield tracked(event.id, event);
+      for await (const event of ctx.store.events.follow(query, ends)) yield tracked(event.id, event);
     } catch (error) {
       throw toTRPCError(error);
     }
