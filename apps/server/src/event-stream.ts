@@ -40,12 +40,15 @@ export function registerEventStream(
       return reply.code(statusOf(mapped)).send(toErrorBody(mapped, request.id));
     }
 
+    const headers = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform' };
+    // HEAD answers the stream's headers and ends; only GET opens it.
+    if (request.method === 'HEAD') return reply.code(200).headers(headers).send();
+
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
       ...(reply.getHeaders() as Record<string, string>),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
+      ...headers,
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });

@@ -156,6 +156,8 @@ describe('GET /events/stream', () => {
     resumed.close();
 
     expect((await call(server.base, 'GET', '/events/stream?limit=5')).status).toBe(422);
+    const head = await fetch(`${server.base}/events/stream`, { method: 'HEAD', signal: AbortSignal.timeout(2_000) });
+    expect([head.status, head.headers.get('content-type')]).toEqual([200, 'text/event-stream; charset=utf-8']);
   });
 
   it('delivers every event to streams on two servers sharing one database, whichever server wrote it', async () => {
