@@ -85,7 +85,13 @@ const FANOUT_MAX = 1_000;
 const PAGE = 500;
 // Two statements of one simple query, each with its own snapshot: the second is taken after the first read the
 // sequence, and the xid it takes bounds every xid assigned before that snapshot (see Candidate).
-const TICK = 'SELECT last_value::text AS last, is_called FROM events_id_seq; SELECT pg_current_snapshot()::text AS snapshot, pg_current_xact_id()::text AS next';
+// A third lists the transactions of other databases of the server (a snapshot lists them too), which cannot hold
+// one of this database's events: they need not be waited for. (A role that may not see other sessions sees none.)
+const TICK = [
+  'SELECT last_value::text AS last, is_called FROM events_id_seq',
+  'SELECT pg_current_snapshot()::text AS snapshot, pg_current_xact_id()::text AS next',
+  'SELECT array(SELECT backend_xid::text FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()) AS elsewhere',
+].join('; ');
 
 /**
  * Events up to `through` are safe once every transaction that may hold one has ended: those in the snapshot's xip,
@@ -130,11 +136,17 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
       lastNotify = Date.now();
     }
     const results = (await connection.query(`${notify ? `NOTIFY ${CHANNEL}; ` : ''}${TICK}`)) as unknown as pg.QueryResult[];
-    const [sequence, snapshot] = results.slice(-2) as [pg.QueryResult<{ last: string; is_called: boolean }>, pg.QueryResult<{ snapshot: string; next: string }>];
+    const [sequence, snapshot, others] = results.slice(-3) as [
+      pg.QueryResult<{ last: string; is_called: boolean }>,
+      pg.QueryResult<{ snapshot: string; next: string }>,
+      pg.QueryResult<{ elsewhere: string[] }>,
+    ];
     const seq = sequence.rows[0]!;
     const through = seq.is_called ? BigInt(seq.last) : 0n;
     const [, xmax = '0', xipText = ''] = snapshot.rows[0]!.snapshot.split(':');
-    const running = xipText ? xipText.split(',') : [];
+    // pg_stat_activity shows 32-bit xids, the snapshot 64-bit ones (epoch and xid): compare their low 32 bits.
+    const elsewhere = new Set(others.rows[0]!.elsewhere);
+    const running = (xipText ? xipText.split(',') : []).filter((xid) => !elsewhere.has(String(BigInt(xid) & 0xffff_ffffn)));
 
     let settled = horizon < 0n ? 0n : horizon;
     const waiting: Candidate[] = [];

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DataError } from '../src/errors.js';
 import { createChangeFeed, type ChangeFeed } from '../src/feed.js';
 import { useMigratedDatabase } from '../src/fixture.js';
@@ -81,6 +81,23 @@ describe('the change feed reader', () => {
       expect((await everything(start)).map((event) => event.data)).toEqual([committed]);
     } finally {
       await slow.end();
+    }
+  });
+
+  it('does not wait for a transaction left open in another database of the server', async () => {
+    const elsewhere = new pg.Client({ connectionString: inject('adminUrl') });
+    await elsewhere.connect();
+    try {
+      await elsewhere.query('BEGIN');
+      await elsewhere.query('SELECT pg_current_xact_id()');
+      const start = await latestId();
+      const began = Date.now();
+      await store.categories.create({ name: 'Не ждёт' });
+      await until(async () => (await everything(start)).length === 1);
+      expect(Date.now() - began).toBeLessThan(1_000);
+    } finally {
+      await elsewhere.query('ROLLBACK');
+      await elsewhere.end();
     }
   });
 
