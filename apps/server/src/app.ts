@@ -8,7 +8,7 @@ import { setMaxListeners } from 'node:events';
 import { createServer } from 'node:http';
 import { appRouter, createCaller, createContext } from '@tradeos/api';
 import { codeForStatus, ERRORS, operations, type Operation } from '@tradeos/contract';
-import { createCatalogStore, createChangeFeed, type Database } from '@tradeos/db';
+import { createCatalogStore, createChangeFeed, isConnectionError, type Database } from '@tradeos/db';
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
@@ -160,10 +160,16 @@ export function buildApp({
   });
 
   // The change feed's reader: its own connection (LISTEN, the horizon), opened with the server, closed with it.
-  const feed = createChangeFeed(db, { retentionDays: events.retentionDays, onError: (error) => app.log.warn({ err: error }, 'change feed connection') });
+  // A lost connection counts toward the database's availability (logged below, password masked); anything else is logged here.
+  const feed = createChangeFeed(db, {
+    retentionDays: events.retentionDays,
+    onError: (error) => (isConnectionError(error) ? db.report(error) : app.log.warn({ err: error }, 'change feed')),
+  });
   const store = createCatalogStore(db, feed);
-  app.addHook('onReady', async () => {
-    await feed.start();
+  // Started, not awaited: a database that is down answers 503s meanwhile, and the feed catches up once it is back.
+  app.addHook('onReady', (done) => {
+    void feed.start();
+    done();
   });
   // Streams never finish by themselves: closing the server ends them, so a graceful shutdown need not wait for them.
   const closing = new AbortController();

@@ -15,7 +15,7 @@
 import type { Event, EventType } from '@tradeos/contract';
 import pg from 'pg';
 import { QueryTypes } from 'sequelize';
-import type { Database } from './connection.js';
+import { within, type Database } from './connection.js';
 import { DataError } from './errors.js';
 import { toCategory, toProduct } from './rows.js';
 import type { CategoryRow } from './queries/categories.js';
@@ -203,8 +203,9 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
           drop(connection);
           break;
         }
-        if ((candidates.length || notifyDue) && !again) await sleep(notifyEveryMs);
-      } while (again || ((candidates.length > 0 || notifyDue) && client));
+        // At most one tick per `notifyEveryMs` however many writes arrive: a busy writer gets a bounded cost.
+        if (again || candidates.length || notifyDue) await sleep(notifyEveryMs);
+      } while ((again || candidates.length > 0 || notifyDue) && client);
     })().finally(() => (ticking = undefined));
   }
 
@@ -286,8 +287,14 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
     return { items, nextAfter: items.at(-1)?.id ?? after ?? prunedThrough };
   }
 
+  /** Starts the feed and waits (up to the connect timeout) for its first horizon; without one the database is down. */
+  async function ready(): Promise<void> {
+    await within(start(), db.connectTimeoutMs, undefined);
+    if (horizon < 0n) throw new DataError('unavailable', 'The database is unavailable');
+  }
+
   async function page(query: FeedQuery & { limit: number }, signal?: AbortSignal): Promise<FeedPage> {
-    await start();
+    await ready();
     const upTo = horizon;
     const { items, nextAfter } = await read(query.after, upTo, query.limit, query.types, signal);
     return { items, nextAfter, horizon: String(upTo) };
@@ -319,7 +326,7 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
    * advance carries (read once for all followers), back to pages whenever it falls behind. Ends when `signal` aborts.
    */
   async function* follow(query: FeedQuery, signal: AbortSignal): AsyncGenerator<Event> {
-    await start();
+    await ready();
     const wanted = matches(query.types);
     const queue: Advance[] = [];
     let wake: () => void = () => undefined;
