@@ -40,8 +40,11 @@ export interface AppOptions {
   rateLimit?: { max: number; windowMs: number; store?: RateLimitStore };
   /** Most procedure calls in one tRPC batch; a larger batch is a 400. */
   maxBatchSize?: number;
-  /** The change feed: how long events are kept, how often an idle event stream sends a comment line. */
-  events?: { retentionDays?: number; heartbeatMs?: number };
+  /**
+   * The change feed: how long events are kept, how often an idle event stream sends a comment line, and how often
+   * the feed looks for writes nobody announced by NOTIFY (psql, the import CLI).
+   */
+  events?: { retentionDays?: number; heartbeatMs?: number; pollMs?: number };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -163,6 +166,7 @@ export function buildApp({
   // A lost connection counts toward the database's availability (logged below, password masked); anything else is logged here.
   const feed = createChangeFeed(db, {
     retentionDays: events.retentionDays,
+    pollMs: events.pollMs,
     onError: (error) => (isConnectionError(error) ? db.report(error) : app.log.warn({ err: error }, 'change feed')),
   });
   const store = createCatalogStore(db, feed);
