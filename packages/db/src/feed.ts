@@ -135,11 +135,16 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
       notifyDue = false;
       lastNotify = Date.now();
     }
-    const results = (await connection.query(`${notify ? `NOTIFY ${CHANNEL}; ` : ''}${TICK}`)) as unknown as pg.QueryResult[];
-    const [sequence, snapshot, others] = results.slice(-3) as [
+    // With followers, the events past the horizon come along in a last statement (its snapshot is later than the
+    // one that settles a candidate, so every event up to a new horizon is in it); `horizon` is our own number.
+    const prefetch = listeners.size > 0 && horizon >= 0n;
+    const statements = [...(notify ? [`NOTIFY ${CHANNEL}`] : []), TICK, ...(prefetch ? [`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id > ${horizon} ORDER BY e.id LIMIT ${FANOUT_MAX + 1}`] : [])];
+    const results = (await connection.query(statements.join('; '))) as unknown as pg.QueryResult[];
+    const [sequence, snapshot, others, ahead] = results.slice(notify ? 1 : 0) as [
       pg.QueryResult<{ last: string; is_called: boolean }>,
       pg.QueryResult<{ snapshot: string; next: string }>,
       pg.QueryResult<{ elsewhere: string[] }>,
+      pg.QueryResult<EventRow> | undefined,
     ];
     const seq = sequence.rows[0]!;
     const through = seq.is_called ? BigInt(seq.last) : 0n;
@@ -162,25 +167,21 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
     // A candidate waiting on a superset of what a newer one waits on settles no earlier than it: drop it.
     candidates = waiting.filter((older, index) => !waiting.slice(index + 1).some((newer) => [...newer.xip].every((xid) => older.xip.has(xid))));
     if (through > settled) candidates.push({ through, xip: new Set(running), from: BigInt(xmax), to: BigInt(snapshot.rows[0]!.next) });
+    // The first tick only takes a candidate; from the second on the horizon stands on a settled one.
     if (horizon < 0n) {
       horizon = settled;
-      resolveFirst();
-    } else if (settled > horizon) {
-      await advance(connection, settled);
+      if (!candidates.length) resolveFirst();
+      return;
     }
+    if (settled > horizon) advance(settled, ahead?.rows);
+    resolveFirst();
   }
 
-  async function advance(connection: pg.Client, to: bigint): Promise<void> {
+  /** Moves the horizon to `to` and hands the events up to it to every follower (all of them, or none when too many). */
+  function advance(to: bigint, ahead: EventRow[] | undefined): void {
     const from = horizon;
-    let events: Event[] | undefined;
-    if (listeners.size > 0) {
-      const { rows } = await connection.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id > $1 AND e.id <= $2 ORDER BY e.id LIMIT $3`, [
-        String(from),
-        String(to),
-        FANOUT_MAX + 1,
-      ]);
-      events = rows.length > FANOUT_MAX ? undefined : rows.map(toEvent);
-    }
+    const complete = ahead !== undefined && (ahead.length <= FANOUT_MAX || BigInt(ahead.at(-1)!.id) > to);
+    const events = complete ? ahead.filter((row) => BigInt(row.id) <= to).map(toEvent) : undefined;
     horizon = to;
     for (const listener of listeners) listener({ from, to, events });
   }
