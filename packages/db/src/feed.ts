@@ -271,6 +271,9 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
 
   /** Events in (after, upTo] of the given types, with the retention watermark read in the same snapshot. */
   async function read(after: string | undefined, upTo: bigint, limit: number, types: EventType[] | undefined, signal?: AbortSignal) {
+    // A cursor at or past the horizon has nothing to read, and nothing of it can be pruned: retention removes only
+    // events days old, all long below the horizon. So a consumer waiting at the head costs no query.
+    if (after !== undefined && BigInt(after) >= upTo) return { items: [], nextAfter: after };
     const rows = await db.query<EventRow & { pruned_through: string }>(
       `SELECT r.pruned_through::text AS pruned_through, ${EVENT_COLUMNS}
          FROM events_retention r
