@@ -11,6 +11,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { createDatabase, createMigrator, freePort, seed, seedSynthetic, startEmbeddedPostgres } from '@tradeos/db';
 import { safeWrites } from './safe-writes.js';
+import { feedWorkloads } from './feed.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -213,6 +214,7 @@ async function main(): Promise<void> {
   const create = JSON.stringify({ name: 'Бенчмарк товар', price: 99.99, quantity: 1 });
   await run('W5 POST /products', () => cannon('W5 POST /products', base, { requests: [{ method: 'POST', path: '/products', headers: json, body: create }] }));
   await run('W5 tRPC products.create', () => cannon('W5 tRPC products.create', base, { requests: [{ method: 'POST', path: '/trpc/products.create', headers: json, body: create }] }));
+  await feedWorkloads({ base, pid: server.pid!, cannon, run, rss, log: (line) => process.stderr.write(`${line}\n`) });
   clearInterval(sampler);
   await admin.query(`DELETE FROM products WHERE name = 'Бенчмарк товар'`);
   const safe = process.env.BENCH_SAFE_WRITES === 'false' ? undefined : await safeWrites(base, cannon, admin);

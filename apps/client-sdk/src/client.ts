@@ -5,9 +5,9 @@
  * compile without `skipLibCheck`.
  */
 import type { AppRouter } from '@tradeos/api';
-import { createTRPCClient, httpBatchLink, httpLink, splitLink, type TRPCLink } from '@trpc/client';
-import type { TRPCBuiltRouter, TRPCMutationProcedure, TRPCQueryProcedure, TRPCRouterRecord } from '@trpc/server';
-import { contractErrorLink } from './errors.js';
+import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, type TRPCLink } from '@trpc/client';
+import type { TrackedEnvelope, TRPCBuiltRouter, TRPCMutationProcedure, TRPCQueryProcedure, TRPCRouterRecord, TRPCSubscriptionProcedure } from '@trpc/server';
+import { contractErrorLink, type CatalogClientError } from './errors.js';
 
 /** Header values sent with every request. */
 export type CatalogHeaderValues = Record<string, string | string[] | undefined>;
@@ -26,6 +26,36 @@ export interface CatalogClientOptions {
    * (a retrying `fetch`, a proxy) can never create twice. Default: keys only where a call passes one.
    */
   idempotencyKeys?: 'auto';
+  /**
+   * The `EventSource` class subscriptions (`events.onChange`) use. Browsers, Deno, Bun and Node 22+ have a global
+   * one; Node 20 does not: install the `eventsource` package and pass its class (`import { EventSource } from
+   * 'eventsource'`). Reads and writes never need it.
+   */
+  EventSource?: EventSourceClass;
+}
+
+/** What the SDK needs of an `EventSource` class (the WHATWG one, or the `eventsource` package's). */
+export type EventSourceClass = new (
+  url: string,
+  init?: { withCredentials?: boolean },
+) => {
+  readonly CLOSED: number;
+  readonly CONNECTING: number;
+  readonly OPEN: number;
+  readonly readyState: number;
+  close(): void;
+  addEventListener(type: string, listener: (event: { data?: unknown }) => void): void;
+  removeEventListener(type: string, listener: (event: { data?: unknown }) => void): void;
+};
+
+/** What a subscription's callbacks receive: `onData` gets each value (with its `id` when the server tracks one). */
+export interface SubscriptionHandlers<T> {
+  onStarted?: () => void;
+  onData: (value: T) => void;
+  /** The subscription failed for good (a 410 GONE, a 422); transient drops are retried from the last id by itself. */
+  onError?: (error: CatalogClientError) => void;
+  onComplete?: () => void;
+  signal?: AbortSignal;
 }
 
 /** Per-call options: an `AbortSignal` to cancel the call. */
@@ -44,6 +74,9 @@ export interface MutationOptions extends CallOptions {
 
 type Query<I, O> = { query: (input: I, options?: CallOptions) => Promise<O> };
 type Mutation<I, O> = { mutate: (input: I, options?: MutationOptions) => Promise<O> };
+/** A value the server yields: a tracked one arrives as `{ id, data }`, its id what a reconnect resumes after. */
+type Yielded<O> = O extends AsyncIterable<infer Y> ? (Y extends TrackedEnvelope<infer T> ? { id: string; data: T } : Y) : O;
+type Subscription<I, O> = { subscribe: (input: I, handlers: SubscriptionHandlers<Yielded<O>>) => { unsubscribe: () => void } };
 
 /** Each procedure of a router's record as `.query()` (reads) or `.mutate()` (writes), each sub-router as a namespace. */
 type Client<R extends TRPCRouterRecord> = {
@@ -51,6 +84,8 @@ type Client<R extends TRPCRouterRecord> = {
     ? Query<D['input'], D['output']>
     : R[K] extends TRPCMutationProcedure<infer D>
       ? Mutation<D['input'], D['output']>
+      : R[K] extends TRPCSubscriptionProcedure<infer D>
+        ? Subscription<D['input'], D['output']>
       : R[K] extends TRPCRouterRecord
         ? Client<R[K]>
         : never;
@@ -70,18 +105,23 @@ const autoKeyLink: TRPCLink<AppRouter> =
   ({ op, next }) =>
     next(op.type === 'mutation' && keyOf(op.context) === undefined ? { ...op, context: { ...op.context, idempotencyKey: globalThis.crypto.randomUUID() } } : op);
 
-export function createCatalogClient({ url, fetch, headers, idempotencyKeys }: CatalogClientOptions): CatalogClient {
+export function createCatalogClient({ url, fetch, headers, idempotencyKeys, EventSource }: CatalogClientOptions): CatalogClient {
   const endpoint = `${url.replace(/\/+$/, '')}/trpc`;
   const common = async () => (typeof headers === 'function' ? await headers() : (headers ?? {}));
   return createTRPCClient<AppRouter>({
     links: [
       contractErrorLink,
       ...(idempotencyKeys === 'auto' ? [autoKeyLink] : []),
-      // A key is a header of its own request: keyed writes travel alone, everything else in batches.
       splitLink({
-        condition: (op) => keyOf(op.context) !== undefined,
-        true: httpLink({ url: endpoint, fetch, headers: async ({ op }) => ({ ...(await common()), 'idempotency-key': keyOf(op.context) }) }),
-        false: httpBatchLink({ url: endpoint, fetch, headers, maxURLLength: MAX_URL_LENGTH }),
+        condition: (op) => op.type === 'subscription',
+        // Subscriptions as Server-Sent Events: on a drop, EventSource reconnects and resumes after the last id it got.
+        true: httpSubscriptionLink({ url: endpoint, EventSource }),
+        // A key is a header of its own request: keyed writes travel alone, everything else in batches.
+        false: splitLink({
+          condition: (op) => keyOf(op.context) !== undefined,
+          true: httpLink({ url: endpoint, fetch, headers: async ({ op }) => ({ ...(await common()), 'idempotency-key': keyOf(op.context) }) }),
+          false: httpBatchLink({ url: endpoint, fetch, headers, maxURLLength: MAX_URL_LENGTH }),
+        }),
       }),
     ],
   });

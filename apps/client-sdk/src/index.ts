@@ -9,7 +9,9 @@ export {
   type CatalogClientOptions,
   type CatalogHeaders,
   type CatalogHeaderValues,
+  type EventSourceClass,
   type MutationOptions,
+  type SubscriptionHandlers,
 } from './client.js';
 export { iterate, type PagedQuery } from './pages.js';
 export { errorCode, isCatalogError, type CatalogClientError, type CatalogErrorCode, type CatalogErrorData } from './errors.js';

@@ -29,3 +29,9 @@ export type CategoryUpdate = contract.CategoryUpdate;
 export type ProductBulk = contract.ProductBulk;
 export type ProductBulkItem = contract.ProductBulkItem;
 export type ProductBulkResult = contract.ProductBulkResult;
+/** The change feed (contract v1.2). */
+export type Event = contract.Event;
+export type EventType = contract.EventType;
+export type EventPage = contract.EventPage;
+export type EventListQuery = contract.EventListQuery;
+export type EventStreamQuery = contract.EventStreamQuery;

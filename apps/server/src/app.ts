@@ -4,11 +4,12 @@
  * main.ts owns listening and shutdown; tests build it on a database of their own.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { appRouter, createCaller, createContext } from '@tradeos/api';
-import { codeForStatus, ERRORS } from '@tradeos/contract';
-import { createCatalogStore, type Database } from '@tradeos/db';
+import { codeForStatus, ERRORS, operations, type Operation } from '@tradeos/contract';
+import { createCatalogStore, createChangeFeed, isConnectionError, type Database } from '@tradeos/db';
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import cors from '@fastify/cors';
 import helmet from 'helmet';
@@ -16,6 +17,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import { scopeOf, writeProtection } from './auth.js';
 import { clientErrorHandler, frameworkErrors } from './client-errors.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
+import { registerEventStream } from './event-stream.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
 import { acceptEveryMethod, UNSERVED_METHODS } from './methods.js';
 import { openApiDocument } from './openapi.js';
@@ -44,6 +46,11 @@ export interface AppOptions {
    * (5xx) are logged by the error handler whatever this says.
    */
   requestLogSample?: number;
+  /**
+   * The change feed: how long events are kept, how often an idle event stream sends a comment line, and how often
+   * the feed looks for writes nobody announced by NOTIFY (psql, the import CLI).
+   */
+  events?: { retentionDays?: number; heartbeatMs?: number; pollMs?: number };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -96,6 +103,15 @@ class RequestLog extends LogController {
   }
 }
 
+/** How much longer than the request timeout a tRPC call may hold its request (a long poll; a subscription: forever). */
+function trpcHolds(path: string): number {
+  const held = path.split(',').map((name) => {
+    const operation = (operations as Record<string, Operation | undefined>)[name];
+    return operation?.stream ? Infinity : (operation?.holdsMs ?? 0);
+  });
+  return Math.max(0, ...held);
+}
+
 /** How many procedures a request calls: those of a tRPC batch (`/trpc/a,b,c?batch=1`), else one. */
 function trpcCalls(request: FastifyRequest): number {
   if (request.routeOptions.url !== '/trpc/:path' || (request.query as Record<string, unknown>).batch !== '1') return 1;
@@ -111,6 +127,7 @@ export function buildApp({
   rateLimit = { max: 0, windowMs: 60_000 },
   maxBatchSize = 10,
   requestLogSample = 1,
+  events = {},
 }: AppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
     logger,
@@ -182,14 +199,35 @@ export function buildApp({
     return reply.code(status).send({ code, message: ERRORS[code].message });
   });
 
-  const store = createCatalogStore(db);
+  // The change feed's reader: its own connection (LISTEN, the horizon), opened with the server, closed with it.
+  // A lost connection counts toward the database's availability (logged below, password masked); anything else is logged here.
+  const feed = createChangeFeed(db, {
+    retentionDays: events.retentionDays,
+    pollMs: events.pollMs,
+    onError: (error) => (isConnectionError(error) ? db.report(error) : app.log.warn({ err: error }, 'change feed')),
+  });
+  const store = createCatalogStore(db, feed);
+  // Started, not awaited: a database that is down answers 503s meanwhile, and the feed catches up once it is back.
+  app.addHook('onReady', (done) => {
+    void feed.start();
+    done();
+  });
+  // Streams never finish by themselves: closing the server ends them, so a graceful shutdown need not wait for them.
+  const closing = new AbortController();
+  setMaxListeners(0, closing.signal);
+  app.addHook('preClose', (done) => {
+    closing.abort(new Error('server closing'));
+    done();
+  });
   /**
    * The one way a request gets its router context. Its signal aborts at the request's deadline or when the client
    * goes away, so no database call outlives the request: a hung database is a 503 on time, an abandoned query is cancelled.
    */
-  const contextFor = (request: FastifyRequest, reply: FastifyReply) => {
+  const contextFor = (request: FastifyRequest, reply: FastifyReply, holdsMs = 0) => {
     const controller = new AbortController();
-    const deadline = setTimeout(() => controller.abort(new Error('request deadline passed')), requestTimeoutMs).unref();
+    // A call that may hold its request (a long poll) gets that much longer; a stream has no deadline, only its client.
+    const deadline = Number.isFinite(holdsMs) ? setTimeout(() => controller.abort(new Error('request deadline passed')), requestTimeoutMs + holdsMs).unref() : undefined;
+    if (!deadline) closing.signal.addEventListener('abort', () => controller.abort(closing.signal.reason), { once: true, signal: controller.signal });
     reply.raw.once('close', () => {
       clearTimeout(deadline);
       // Only a client that left before its answer was written abandons work; a finished response has none left.
@@ -215,10 +253,10 @@ export function buildApp({
     if (availability.available) app.log.info('database available');
     else app.log.error({ cause: availability.cause }, 'database unavailable');
   });
-  app.addHook('onClose', (_instance, done) => {
+  app.addHook('onClose', async () => {
     clearInterval(purge);
     unwatch();
-    done();
+    await feed.close();
   });
   if (apiKeys.length) app.addHook('preHandler', writeProtection(apiKeys));
   else app.log.warn('API_KEYS is not set: anyone who can reach this server can change the catalog');
@@ -246,7 +284,7 @@ export function buildApp({
       handler: (request, reply) =>
         fastifyRequestHandler({
           router: appRouter,
-          createContext: () => contextFor(request, reply),
+          createContext: () => contextFor(request, reply, trpcHolds(request.params.path)),
           req: request,
           res: reply,
           path: request.params.path,
@@ -265,6 +303,7 @@ export function buildApp({
     api.get('/openapi.json', (_request, reply) => reply.send(document));
     registerSwaggerUi(api);
     registerRest(api, contextFor);
+    registerEventStream(api, contextFor, { heartbeatMs: events.heartbeatMs });
     done();
   });
   return app;

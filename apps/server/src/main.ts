@@ -82,6 +82,7 @@ async function serve(env: Env, url: string): Promise<() => Promise<void>> {
     rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS, store: rateLimitStore(env) },
     maxBatchSize: env.TRPC_MAX_BATCH_SIZE,
     requestLogSample: env.REQUEST_LOG_SAMPLE,
+    events: { retentionDays: env.EVENTS_RETENTION_DAYS },
   });
   await app.listen({ port: env.PORT, host: env.HOST });
   // Stop accepting, let in-flight requests finish, then release the pool.

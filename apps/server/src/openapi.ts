@@ -32,6 +32,7 @@ const TAGS = [
   { name: 'health', description: 'Whether the service and its database answer' },
   { name: 'products', description: 'Products: lists with filters and paging, search, writes and atomic stock changes' },
   { name: 'categories', description: 'Categories, each with its product count' },
+  { name: 'events', description: 'The change feed: every committed change, in order, as pages (long poll) or a stream' },
 ];
 
 const REQUEST_ID = { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } };
@@ -105,7 +106,7 @@ function responses(procedure: string, operation: Operation, schemas: SchemaSet, 
       ...(operation.idempotent ? { 'Idempotent-Replayed': { $ref: '#/components/headers/IdempotentReplayed' } } : {}),
     },
   };
-  if (operation.success !== 204) success.content = { 'application/json': { schema: schemas.of(operation.output, 'output') } };
+  if (operation.success !== 204) success.content = { [operation.stream ? 'text/event-stream' : 'application/json']: { schema: schemas.of(operation.output, 'output') } };
   if (operation.success === 201) {
     success.headers = {
       Location: { description: `Path of the new resource, e.g. \`${operation.path}/17\``, required: true, schema: { type: 'string', format: 'uri-reference' } },

@@ -106,13 +106,14 @@ function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown
   return reply.code(statusOf(error)).send(toErrorBody(error, request.id));
 }
 
-/** The routes of every operation but health (app.ts answers it), and 405 for the other methods on their paths. */
-export function registerRest(app: FastifyInstance, contextFor: (request: FastifyRequest, reply: FastifyReply) => Context): void {
+/** The routes of every operation but health and the event stream, and 405 for the other methods on their paths. */
+export function registerRest(app: FastifyInstance, contextFor: (request: FastifyRequest, reply: FastifyReply, holdsMs?: number) => Context): void {
   const allowed = new Map<string, Set<HttpMethod>>();
   for (const [procedure, operation] of Object.entries(operations) as [string, Operation][]) {
     const url = operation.path.replace(/\{(\w+)\}/g, ':$1');
     allowed.set(url, (allowed.get(url) ?? new Set()).add(operation.method));
-    if (procedure === 'health') continue;
+    // Health and the event stream have routes of their own (app.ts, event-stream.ts).
+    if (procedure === 'health' || operation.stream) continue;
     const fields = inputSchema(operation.input).properties ?? {};
 
     app.route({
@@ -129,7 +130,7 @@ export function registerRest(app: FastifyInstance, contextFor: (request: Fastify
       handler: async (request, reply) => {
         try {
           const input = buildInput(operation, fields, request);
-          const caller = createCaller(contextFor(request, reply));
+          const caller = createCaller(contextFor(request, reply, operation.holdsMs));
           const output = await resolve(caller, procedure)(input);
           if (operation.success === 204) return reply.code(204).send();
           const version = versionOf(output);

@@ -16,6 +16,16 @@ export class ValidationError extends TRPCError {
   }
 }
 
+/**
+ * The contract's 410 GONE (an events cursor older than the retention window). tRPC has no such code: it travels as
+ * NOT_FOUND inside tRPC, and the contract's code and status come from this class.
+ */
+export class GoneError extends TRPCError {
+  constructor(message: string, cause?: unknown) {
+    super({ code: 'NOT_FOUND', message, cause });
+  }
+}
+
 function describeIssues(issues: Issue[]): string {
   const first = issues[0];
   if (!first) return 'Invalid input';
@@ -54,6 +64,8 @@ function fromStore(error: StoreError): TRPCError {
       return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'The database took too long to answer; try again shortly', cause: error });
     case 'unavailable':
       return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: ERRORS.SERVICE_UNAVAILABLE.message, cause: error });
+    case 'gone':
+      return new GoneError(error.message, error);
   }
 }
 
@@ -71,6 +83,7 @@ export function toTRPCError(error: unknown): TRPCError {
 
 /** The contract's name for a tRPC error code: tRPC's own codes outside the table (PARSE_ERROR…) go by their status. */
 function contractCode(error: TRPCError): ErrorCode {
+  if (error instanceof GoneError) return 'GONE';
   return Object.hasOwn(ERRORS, error.code) ? (error.code as ErrorCode) : codeForStatus(getHTTPStatusCodeFromError(error));
 }
 

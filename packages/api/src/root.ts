@@ -1,5 +1,6 @@
 import { operations } from '@tradeos/contract';
 import { categoryRouter } from './routers/category.js';
+import { eventRouter } from './routers/event.js';
 import { productRouter } from './routers/product.js';
 import { createCallerFactory, procedure, router } from './trpc.js';
 
@@ -11,6 +12,7 @@ export const appRouter = router({
   }),
   products: productRouter,
   categories: categoryRouter,
+  events: eventRouter,
 });
 
 export type AppRouter = typeof appRouter;

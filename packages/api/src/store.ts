@@ -6,6 +6,8 @@
 import type {
   BulkStatus,
   Category,
+  Event,
+  EventType,
   CategoryCreate,
   IdempotencyRequest,
   PageOptions,
@@ -77,6 +79,26 @@ export interface KeyedWrites {
   categories: Pick<CategoryStore, 'create'>;
 }
 
+export interface EventQuery {
+  /** Only events after this id; omitted: from the oldest event kept. */
+  after?: string;
+  /** Only these types; omitted: all. */
+  types?: EventType[];
+}
+
+/**
+ * The change feed: every committed change once, in id order, never an event that an earlier, still uncommitted
+ * one could precede. A cursor older than the events kept fails with a `gone` StoreError.
+ */
+export interface EventStore {
+  /** The next events after `query.after`; `nextAfter` is the next call's `after`, `horizon` what `wait` takes. */
+  page(query: EventQuery & { limit: number }, signal?: AbortSignal): Promise<{ items: Event[]; nextAfter: string; horizon: string }>;
+  /** Resolves once an event of the query may be past the page's `horizon` (`since`), or after `timeoutMs`, or on abort. */
+  wait(since: string, query: EventQuery, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /** Every event after `query.after`, endlessly, until `signal` aborts. */
+  follow(query: EventQuery, signal: AbortSignal): AsyncIterable<Event>;
+}
+
 export interface CatalogStore {
   products: ProductStore;
   categories: CategoryStore;
@@ -93,6 +115,7 @@ export interface CatalogStore {
   ): Promise<{ replayed: false; value: T } | { replayed: true; response: StoredResponse }>;
   /** Deletes keys past their 24 hours in small batches (never blocking requests); returns how many. */
   purgeIdempotencyKeys(): Promise<number>;
+  events: EventStore;
   /** True when the database answers within `timeoutMs`; never throws, and a busy store does not delay it. */
   ping(timeoutMs: number): Promise<boolean>;
   /** True when migrations this build knows are not applied yet (false when that cannot be told in `timeoutMs`). */
@@ -110,6 +133,7 @@ export const STORE_ERROR_KINDS = [
   'in_flight',
   'key_reused',
   'invalid',
+  'gone',
 ] as const;
 export type StoreErrorKind = (typeof STORE_ERROR_KINDS)[number];
 

@@ -13,6 +13,7 @@ export const ERRORS = {
   TIMEOUT: { status: 408, message: 'The request was not received in time' },
   CONFLICT: { status: 409, message: 'The request conflicts with the current data' },
   PRECONDITION_FAILED: { status: 412, message: 'The resource has changed: its version does not match If-Match / expected_version' },
+  GONE: { status: 410, message: 'The events after this cursor are no longer kept; resync and follow from the newest event' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body exceeds 1 MiB' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json' },
   UNPROCESSABLE_CONTENT: { status: 422, message: 'Invalid input' },

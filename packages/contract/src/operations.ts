@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { Category, CategoryCreate, CategoryList, CategoryUpdate } from './category.js';
 import { ConditionalIdInput, IdInput } from './common.js';
 import type { ErrorCode } from './errors.js';
+import { Event, EventListQuery, EventPage, EventStreamQuery } from './event.js';
 import { Health } from './health.js';
 import {
   Product,
@@ -35,7 +36,7 @@ export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType 
   method: HttpMethod;
   /** OpenAPI path, e.g. `/products/{id}`. */
   path: string;
-  tag: 'health' | 'products' | 'categories';
+  tag: 'health' | 'products' | 'categories' | 'events';
   summary: string;
   description: string;
   input: I;
@@ -48,6 +49,10 @@ export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType 
   example: OperationExample;
   /** Contract v1.2: accepts an `Idempotency-Key` header (tRPC: the SDK's per-call key). */
   idempotent?: true;
+  /** Served as Server-Sent Events (`text/event-stream`), each message's data one `output`; the tRPC procedure is a subscription. */
+  stream?: boolean;
+  /** The longest a call may legitimately hold its request open (a long poll), on top of the request timeout. */
+  holdsMs?: number;
 }
 
 const operation = <I extends z.ZodType, O extends z.ZodType>(definition: Operation<I, O>) => definition;
@@ -265,5 +270,34 @@ export const operations = {
     errors: { PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed', NOT_FOUND: 'No such category', CONFLICT: 'Products still reference this category', UNPROCESSABLE_CONTENT: 'Invalid id' },
     example: { path: { id: 5 } },
   }),
+  'events.list': operation({
+    method: 'GET',
+    path: '/events',
+    tag: 'events',
+    summary: 'Read the change feed',
+    description:
+      'Every committed create, update, stock change and delete of a product or category, once, in id order: follow `next_after` and nothing is missed or repeated, across restarts, workers and instances, including transactions that commit in another order than they started. `wait` holds the request open (long poll) until an event arrives. An `after` older than the retention window (`EVENTS_RETENTION_DAYS`) is a 410: resync from the lists, then follow from the newest id.',
+    input: EventListQuery,
+    output: EventPage,
+    success: 200,
+    successDescription: 'The next events after `after`, and the `after` for the next call',
+    errors: { GONE: 'The events after `after` are no longer kept; resync', UNPROCESSABLE_CONTENT: 'Invalid or unknown query parameter' },
+    example: { query: { after: '0', limit: 10 } },
+    holdsMs: 30_000,
+  }),
+  'events.onChange': operation({
+    method: 'GET',
+    path: '/events/stream',
+    tag: 'events',
+    summary: 'Follow the change feed as Server-Sent Events',
+    description:
+      'The feed of `GET /events` as a stream: each event one message whose `id:` is the event id and `data:` the event. Resumes after `Last-Event-ID` (sent by EventSource on reconnect) or `?after=`; comment lines every 15 s keep proxies from closing it. The tRPC procedure `events.onChange` is the same as a subscription.',
+    input: EventStreamQuery,
+    output: Event,
+    success: 200,
+    successDescription: 'An endless `text/event-stream`, one message per event',
+    errors: { GONE: 'The events after `after` are no longer kept; resync', UNPROCESSABLE_CONTENT: 'Invalid or unknown query parameter' },
+    example: { query: { after: '0' } },
+    stream: true,
+  }),
 };
-

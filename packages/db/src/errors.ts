@@ -58,7 +58,8 @@ export type DataErrorKind =
   | 'version_mismatch'
   | 'in_flight'
   | 'key_reused'
-  | 'invalid';
+  | 'invalid'
+  | 'gone';
 
 /** A classified failure; its message is written for a client and never holds SQL or driver text. */
 export class DataError extends Error {

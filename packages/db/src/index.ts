@@ -12,6 +12,7 @@ export {
 } from './config.js';
 export { classify, DataError, describeDatabaseError, isConnectionError, isCredentialError, type DataErrorKind } from './errors.js';
 export { createCatalogStore, type CatalogStore, type KeyedWrites } from './store.js';
+export { createChangeFeed, type ChangeFeed, type FeedOptions, type FeedPage, type FeedQuery } from './feed.js';
 export { createMigrator, hasPendingMigrations, MIGRATIONS_TABLE, type Migration, type MigrationContext, type MigrationStatus, type Migrator } from './migrator.js';
 export { seed, seedSynthetic, type SeedResult, type SyntheticOptions } from './seed.js';
 export { Category } from './models/category.js';

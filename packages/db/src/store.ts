@@ -2,48 +2,19 @@
  * The catalog's storage, as the API's port (`CatalogStore` in @tradeos/api) describes it: the queries of this
  * package, their rows mapped to the contract's resources in one place, and every failure classified.
  */
-import type { Category, Product, ProductBulkItem } from '@tradeos/contract';
+import type { ProductBulkItem } from '@tradeos/contract';
 import type { Transaction } from 'sequelize';
 import type { Database } from './connection.js';
 import { classify, DataError } from './errors.js';
+import { createChangeFeed, type ChangeFeed, type FeedQuery } from './feed.js';
 import { hasPendingMigrations } from './migrator.js';
 import * as categories from './queries/categories.js';
 import { once, purgeIdempotencyKeys, type IdempotencyRequest, type StoredResponse } from './queries/idempotency.js';
 import * as products from './queries/products.js';
 import { upsertProducts } from './queries/upsert.js';
-import type { CategoryPatch, CategoryRow } from './queries/categories.js';
-import type { PageOptions, ProductFilters, ProductPage, ProductPatch, ProductRow, QuantityChange } from './queries/products.js';
-
-/** The one place a database row becomes the contract's Product. */
-function toProduct(row: ProductRow): Product {
-  return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    price: Number(row.price),
-    quantity: row.quantity,
-    in_stock: row.quantity > 0,
-    sku: row.sku,
-    category_id: row.category_id,
-    category: row.category_id === null || row.category_name === null ? null : { id: row.category_id, name: row.category_name },
-    version: row.version,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-  };
-}
-
-/** The one place a database row becomes the contract's Category. */
-function toCategory(row: CategoryRow): Category {
-  return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    product_count: row.product_count,
-    version: row.version,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-  };
-}
+import type { CategoryPatch } from './queries/categories.js';
+import type { PageOptions, ProductFilters, ProductPage, ProductPatch, QuantityChange } from './queries/products.js';
+import { toCategory, toProduct } from './rows.js';
 
 const toPage = ({ rows, total, estimated, nextCursor }: ProductPage) => ({ items: rows.map(toProduct), total, nextCursor, ...(estimated ? { estimated } : {}) });
 const orNull = <R, T>(row: R | null, map: (row: R) => T): T | null => (row ? map(row) : null);
@@ -57,6 +28,16 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
     else signal.addEventListener('abort', onAbort, { once: true });
   });
   return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+/** A follow whose failures are classified as every other store call's are (a pruned cursor is `gone`). */
+async function* followClassified<T>(events: AsyncGenerator<T>, db: Database): AsyncGenerator<T> {
+  try {
+    yield* events;
+  } catch (error) {
+    db.report(error);
+    throw classify(error);
+  }
 }
 
 /** Runs one store call: bounded by `signal`, its outcome reported to the database's availability, failures classified. */
@@ -92,13 +73,22 @@ function keyedWrites(db: Database, transaction?: Transaction) {
 
 export type KeyedWrites = ReturnType<typeof keyedWrites>;
 
-export function createCatalogStore(db: Database) {
+/** The store over `db`; its writes wake the change feed's readers (`feed`, which the caller starts and closes). */
+export function createCatalogStore(db: Database, feed: ChangeFeed = createChangeFeed(db)) {
   const run = runner(db);
   const keyed = keyedWrites(db);
 
+  /** A write: once it committed, the change feed learns of it at once (here, and through NOTIFY elsewhere). */
+  const write = async <T>(work: Promise<T>): Promise<T> => {
+    const result = await work;
+    feed.written();
+    return result;
+  };
+
   return {
     products: {
-      ...keyed.products,
+      create: (...args: Parameters<typeof keyed.products.create>) => write(keyed.products.create(...args)),
+      upsertMany: (...args: Parameters<typeof keyed.products.upsertMany>) => write(keyed.products.upsertMany(...args)),
       list: (filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
         run(signal, async () => toPage(await products.getProductsWithFilters(db, filters, page, signal))),
       search: (q: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
@@ -107,28 +97,35 @@ export function createCatalogStore(db: Database) {
         run(signal, async () => orNull(await products.getProductsByCategory(db, category, filters, page, signal), toPage)),
       byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await products.getProductById(db, id, signal), toProduct)),
       update: (id: number, patch: ProductPatch, signal?: AbortSignal, expectedVersion?: number) =>
-        run(signal, async () => orNull(await products.updateProduct(db, id, patch, expectedVersion), toProduct)),
+        write(run(signal, async () => orNull(await products.updateProduct(db, id, patch, expectedVersion), toProduct))),
       changeQuantity: (id: number, change: QuantityChange, signal?: AbortSignal, expectedVersion?: number) =>
-        run(signal, async () => {
-          const result = await products.updateProductQuantity(db, id, change, expectedVersion);
-          return result.status === 'ok' ? { status: result.status, product: toProduct(result.row) } : result;
-        }),
-      delete: (id: number, signal?: AbortSignal, expectedVersion?: number) => run(signal, () => products.deleteProduct(db, id, expectedVersion)),
+        write(
+          run(signal, async () => {
+            const result = await products.updateProductQuantity(db, id, change, expectedVersion);
+            return result.status === 'ok' ? { status: result.status, product: toProduct(result.row) } : result;
+          }),
+        ),
+      delete: (id: number, signal?: AbortSignal, expectedVersion?: number) => write(run(signal, () => products.deleteProduct(db, id, expectedVersion))),
     },
     categories: {
-      ...keyed.categories,
+      create: (...args: Parameters<typeof keyed.categories.create>) => write(keyed.categories.create(...args)),
       list: (signal?: AbortSignal) => run(signal, async () => (await categories.listCategories(db)).map(toCategory)),
       byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await categories.getCategoryById(db, id), toCategory)),
       update: (id: number, patch: CategoryPatch, signal?: AbortSignal, expectedVersion?: number) =>
-        run(signal, async () => orNull(await categories.updateCategory(db, id, patch, expectedVersion), toCategory)),
-      delete: (id: number, signal?: AbortSignal, expectedVersion?: number) => run(signal, () => categories.deleteCategory(db, id, expectedVersion)),
+        write(run(signal, async () => orNull(await categories.updateCategory(db, id, patch, expectedVersion), toCategory))),
+      delete: (id: number, signal?: AbortSignal, expectedVersion?: number) => write(run(signal, () => categories.deleteCategory(db, id, expectedVersion))),
+    },
+    events: {
+      page: (query: FeedQuery & { limit: number }, signal?: AbortSignal) => run(signal, () => feed.page(query, signal)),
+      wait: (since: string, query: FeedQuery, timeoutMs: number, signal?: AbortSignal) => feed.wait(since, query, timeoutMs, signal),
+      follow: (query: FeedQuery, signal: AbortSignal) => followClassified(feed.follow(query, signal), db),
     },
     /**
      * Contract v1.2: runs `work` once per idempotency key, in one transaction with the key; a repeat replays the
      * stored response. `respond` gives the status and Location stored beside the result.
      */
     once: <T>(request: IdempotencyRequest, respond: (value: T) => Omit<StoredResponse, 'body'>, work: (writes: KeyedWrites) => Promise<T>, signal?: AbortSignal) =>
-      run(signal, () => once(db, request, respond, (transaction) => work(keyedWrites(db, transaction)))),
+      write(run(signal, () => once(db, request, respond, (transaction) => work(keyedWrites(db, transaction))))),
     /** Deletes idempotency keys past their 24 hours, in small batches; returns how many. */
     purgeIdempotencyKeys: () => run(undefined, () => purgeIdempotencyKeys(db)),
     ping: (timeoutMs: number) => db.ping(timeoutMs),

@@ -1,9 +1,10 @@
 // A service in another repository, as it would use the packed SDK: strict TypeScript, no skipLibCheck.
-import { createCatalogClient, errorCode, isCatalogError, iterate, type Product, type ProductPage } from '@tradeos/client-sdk';
+import { createCatalogClient, errorCode, isCatalogError, iterate, type Event, type Product, type ProductPage } from '@tradeos/client-sdk';
+import { EventSource } from 'eventsource';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
-const catalog = createCatalogClient({ url: process.argv[2] ?? 'http://127.0.0.1:8000' });
+const catalog = createCatalogClient({ url: process.argv[2] ?? 'http://127.0.0.1:8000', EventSource });
 
 const page = await catalog.products.list.query({ sort_by: 'price', order: 'asc', limit: 3 });
 const inferred: Equal<typeof page, ProductPage> = true;
@@ -27,4 +28,20 @@ const input = { name: 'Потребитель', price: 99_999 };
 const created = await catalog.products.create.mutate(input, { context: { idempotencyKey: 'consumer-once' } });
 const repeated = await catalog.products.create.mutate(input, { context: { idempotencyKey: 'consumer-once' } });
 
-console.log(JSON.stringify({ inferred, total: page.total, price: product?.price, refused, missing, walked, replayed: repeated.id === created.id }));
+
+// The change feed from its start: the seed's first change, as a subscription over Server-Sent Events.
+const first = await new Promise<Event>((resolve, reject) => {
+  const subscription = catalog.events.onChange.subscribe(
+    {},
+    {
+      onData: ({ data }) => {
+        subscription.unsubscribe();
+        resolve(data);
+      },
+      onError: reject,
+    },
+  );
+});
+
+
+console.log(JSON.stringify({ inferred, total: page.total, price: product?.price, refused, missing, walked, replayed: repeated.id === created.id, first: first.type }));

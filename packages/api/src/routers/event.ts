@@ -1,0 +1,29 @@
+import { EventId, EventStreamQuery, operations, parseEventTypes } from '@tradeos/contract';
+import { tracked } from '@trpc/server';
+import { toTRPCError } from '../errors.js';
+import { procedure, router, subscription } from '../trpc.js';
+
+export const eventRouter = router({
+  // A long poll: an empty page waits (up to `wait` seconds) for the feed to move past it, then reads again.
+  list: procedure(operations['events.list']).query(async ({ ctx, input }) => {
+    const query = { after: input.after, types: parseEventTypes(input.types), limit: input.limit };
+    let page = await ctx.store.events.page(query, ctx.signal);
+    if (!page.items.length && input.wait > 0 && !ctx.signal?.aborted) {
+      await ctx.store.events.wait(page.horizon, query, input.wait * 1_000, ctx.signal);
+      if (!ctx.signal?.aborted) page = await ctx.store.events.page(query, ctx.signal);
+    }
+    return { items: page.items, next_after: page.nextAfter };
+  }),
+
+  // Each event tracked by its id: the SSE `id:` line, sent back as `lastEventId` when the client reconnects.
+  onChange: subscription(EventStreamQuery.extend({ lastEventId: EventId.optional() })).subscription(async function* ({ ctx, input, signal }) {
+    const query = { after: input.lastEventId ?? input.after, types: parseEventTypes(input.types) };
+    // Ends when the client leaves (tRPC's signal) or the server closes (the context's).
+    const ends = AbortSignal.any([signal, ctx.signal].filter((given) => given !== undefined));
+    try {
+      for await (const event of ctx.store.events.follow(query, ends)) yield tracked(event.id, event);
+    } catch (error) {
+      throw toTRPCError(error);
+    }
+  }),
+});
