@@ -77,9 +77,23 @@ export async function once<T>(
   try {
     return await attempt(db, request, respond, work);
   } catch (error) {
-    if (!(error instanceof KeyRace)) throw error;
+    if (!(error instanceof KeyRace) && !(await storedMeanwhile(db, request, error))) throw error;
     return attempt(db, request, respond, work);
   }
+}
+
+/**
+ * The first statement's snapshot is taken before its lock: a request that committed this key in between holds the
+ * lock no longer, yet its key is not seen, and this write then fails against the row it made (a unique sku: 409).
+ * When a failed attempt finds the key stored now, the retry replays it.
+ */
+async function storedMeanwhile(db: Database, request: IdempotencyRequest, error: unknown): Promise<boolean> {
+  if (error instanceof DataError && (error.kind === 'in_flight' || error.kind === 'key_reused')) return false;
+  const found = await db.sequelize.query(
+    `SELECT 1 FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at > now() - interval '${IDEMPOTENCY_RETENTION}'`,
+    { bind: [request.scope, request.key], type: QueryTypes.SELECT },
+  );
+  return found.length > 0;
 }
 
 /**
