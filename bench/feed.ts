@@ -5,18 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import type autocannon from 'autocannon';
+import type { Row } from './run.js';
 
-interface Row {
-  workload: string;
-  connections: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-  requests: number;
-  ok: number;
-}
 
 export interface FeedBench {
   base: string;

@@ -25,7 +25,7 @@ const selected = (workload: string) => workload.startsWith('floor') || !ONLY.len
 // One data directory per catalog size: a 1 000 000-product database is seeded once and kept between runs.
 const dataDir = `${root}.data/bench-postgres${PRODUCTS === 100_000 ? '' : `-${PRODUCTS}`}`;
 
-interface Row {
+export interface Row {
   workload: string;
   connections: number;
   rps: number;
