@@ -25,7 +25,7 @@ const percentile = (sorted: number[], q: number) => Math.round((sorted[Math.min(
 const SUBSCRIBER = `
 const delays = [];
 const response = await fetch(process.argv[1] + '/events/stream?types=product.created&after=' + process.argv[2]);
-process.on('SIGTERM', () => { process.stdout.write(JSON.stringify(delays)); process.exit(0); });
+process.on('SIGTERM', () => process.stdout.write(JSON.stringify(delays), () => process.exit(0)));
 process.send('ready');
 const decoder = new TextDecoder();
 let buffer = '';
