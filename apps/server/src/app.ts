@@ -22,7 +22,7 @@ import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.j
 import { acceptEveryMethod, UNSERVED_METHODS } from './methods.js';
 import { openApiDocument } from './openapi.js';
 import { MemoryStore, registerRateLimit, type RateLimitStore } from './rate-limit.js';
-import { BULK_BODY_LIMIT, registerRest } from './rest.js';
+import { registerRest } from './rest.js';
 import { registerSwaggerUi } from './swagger-ui.js';
 
 export interface AppOptions {
@@ -136,8 +136,7 @@ export function buildApp({
     // Node checks request deadlines every 30 s by default: check every second, so a slow client is cut off on time.
     serverFactory: (handler) => {
       const server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 10_000), connectionsCheckingInterval: 1_000 }, handler);
-      // curl asks `Expect: 100-continue` past 1 MiB: a bulk upsert of up to its own limit is let through.
-      refuseOversizedContinue(server, handler, (request) => (request.url?.split('?')[0] === '/products/bulk' ? BULK_BODY_LIMIT : BODY_LIMIT));
+      refuseOversizedContinue(server, handler, BODY_LIMIT);
       lingerOnEarlyClose(server, { maxMs: 2_000, maxBytes: 4 * BODY_LIMIT });
       return server;
     },

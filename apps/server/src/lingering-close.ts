@@ -17,10 +17,9 @@ export interface LingerOptions {
  * goes to the application without `100 Continue`, so the client never starts the upload it is about to be
  * refused (the application answers 413 from the header alone). Every other one is invited as Node would.
  */
-export function refuseOversizedContinue(server: Server, handler: RequestListener, bodyLimit: number | ((request: IncomingMessage) => number)): void {
-  const limitOf = typeof bodyLimit === 'number' ? () => bodyLimit : bodyLimit;
+export function refuseOversizedContinue(server: Server, handler: RequestListener, bodyLimit: number): void {
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
-    if (!(Number(request.headers['content-length']) > limitOf(request))) response.writeContinue();
+    if (!(Number(request.headers['content-length']) > bodyLimit)) response.writeContinue();
     handler(request, response);
   });
 }

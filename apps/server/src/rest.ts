@@ -12,9 +12,6 @@ import { UNSERVED_METHODS } from './methods.js';
 
 const ALL_METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
-/** The bulk upsert's body limit: 1 000 items of a few KiB each. */
-export const BULK_BODY_LIMIT = 8 * 1024 * 1024;
-
 const NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?$/;
 
 /**
@@ -119,8 +116,6 @@ export function registerRest(app: FastifyInstance, contextFor: (request: Fastify
     app.route({
       method: operation.method,
       url,
-      // A thousand items with long descriptions outgrow 1 MiB; only the bulk upsert takes more.
-      ...(procedure === 'products.upsertMany' && { bodyLimit: BULK_BODY_LIMIT }),
       // No body at all is malformed JSON (400), decided before write protection (401/403) and validation (422).
       preValidation: takesBody(operation)
         ? async (request, reply) => {

@@ -297,33 +297,44 @@ describe('POST /products/bulk', () => {
     expect(await server.db.query("SELECT 1 FROM products WHERE sku LIKE 'OK-%'")).toEqual([]);
   });
 
-  it('takes 1000 items with long descriptions (over 1 MiB) in one request', async () => {
-    const items = Array.from({ length: 1000 }, (_, index) => ({ sku: `BIG-${index}`, name: `Крупный ${index}`, price: index, description: 'д'.repeat(1000) }));
+  it('takes 1000 items just under 1 MiB in one request, and refuses a 1001st item', async () => {
+    const items = Array.from({ length: 1000 }, (_, index) => ({ sku: `BIG-${index}`, name: `Крупный ${index}`, price: index, description: 'д'.repeat(450) }));
+    expect(Buffer.byteLength(JSON.stringify({ items }))).toBeGreaterThan(900 * 1024);
     const response = await http('POST', '/products/bulk', { items });
     expect(response.status).toBe(200);
     expect((response.body as { created: number }).created).toBe(1000);
-    expect((await http('POST', '/products/bulk', { items: [...items, { sku: 'BIG-X', name: 'x', price: 1 }] })).status).toBe(422);
+    expect((await http('POST', '/products/bulk', { items: [...items.slice(0, 999), { sku: 'BIG-X', name: 'x', price: 1 }, { sku: 'BIG-Y', name: 'y', price: 1 }] })).status).toBe(422);
   });
 
-  it('lets a body over 1 MiB announced with Expect: 100-continue (as curl sends it) through on this route only', async () => {
+  it('answers a body over 1 MiB with 413 as every route does, before 100 Continue when curl announces it', async () => {
     const items = Array.from({ length: 600 }, (_, index) => ({ sku: `CONT-${index}`, name: `Продолжение ${index}`, price: 1, description: 'ж'.repeat(1000) }));
     const body = Buffer.from(JSON.stringify({ items }));
     expect(body.length).toBeGreaterThan(1024 * 1024);
-    const post = (path: string) =>
-      new Promise<number>((resolve, reject) => {
-        const request = httpRequest(`${server.base}${path}`, {
+    const post = (announce: boolean) =>
+      new Promise<{ status: number; continued: boolean; body: string }>((resolve, reject) => {
+        let continued = false;
+        const request = httpRequest(`${server.base}/products/bulk`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' },
+          headers: { 'content-type': 'application/json', 'content-length': body.length, ...(announce && { expect: '100-continue' }) },
         });
-        request.on('continue', () => request.end(body));
+        request.on('continue', () => {
+          continued = true;
+          request.end(body);
+        });
         request.on('response', (response) => {
-          resolve(response.statusCode ?? 0);
-          request.destroy();
+          let text = '';
+          response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, continued, body: text }));
         });
         request.on('error', reject);
+        if (!announce) request.end(body);
       });
-    expect(await post('/products/bulk')).toBe(200);
-    expect(await post('/products')).toBe(413);
+    const refused = { code: 'PAYLOAD_TOO_LARGE', message: 'The request body exceeds 1 MiB' };
+    const announced = await post(true);
+    expect([announced.status, announced.continued, JSON.parse(announced.body)]).toEqual([413, false, refused]);
+    const sent = await post(false);
+    expect([sent.status, JSON.parse(sent.body)]).toEqual([413, refused]);
+    expect(await server.db.query("SELECT 1 FROM products WHERE sku LIKE 'CONT-%'")).toEqual([]);
   });
 
   it('replays with an Idempotency-Key, and works over tRPC as products.upsertMany', async () => {

@@ -150,7 +150,7 @@ export const operations = {
     tag: 'products',
     summary: 'Create or update up to 1000 products by sku, all or nothing',
     description:
-      'Each item has a required `sku` and the create fields (`category_id`, or `category` as the name of an existing category, not both). An item whose sku exists updates that product (only the fields given; an item equal to the product is `unchanged`, its version untouched), any other is created. One transaction: a bad item is a 422 naming it (`["items", 3, "price"]`) and nothing is written. The body may be up to 8 MiB.',
+      'Each item has a required `sku` and the create fields (`category_id`, or `category` as the name of an existing category, not both). An item whose sku exists updates that product (only the fields given; an item equal to the product is `unchanged`, its version untouched), any other is created. One transaction: a bad item is a 422 naming it (`["items", 3, "price"]`) and nothing is written. The body is at most 1 MiB, as on every route (1000 items of about 1 KiB each); split larger loads into several requests.',
     input: ProductBulk,
     output: ProductBulkResult,
     success: 200,
