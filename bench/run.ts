@@ -51,7 +51,7 @@ async function waitFor(url: string, timeoutMs: number): Promise<number> {
 /** Prepares the bench database once: migrated, seeded, PRODUCTS products. Returns nothing running. */
 async function prepare(port: number): Promise<void> {
   const server = await startEmbeddedPostgres({ dataDir, port, database: 'catalog' });
-  // No client-side query timeout: a migration's backfill over 1 000 000 products takes longer than a request may.
+  // No client-side query timeout: seeding and analysing 1 000 000 products take longer than a request may.
   const db = createDatabase({ url: server.url, queryTimeoutMs: 60 * 60_000 });
   try {
     await createMigrator(db).up();

@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
-import type { Transaction } from 'sequelize';
+import { Sequelize, type Transaction } from 'sequelize';
 import { Umzug, type UmzugStorage } from 'umzug';
 import { within, type Database } from './connection.js';
 
@@ -62,33 +62,33 @@ async function migrationFiles(): Promise<{ name: string; path: string }[]> {
   return names.map((name) => ({ name, path: join(migrationsDir, `${name}${extension}`) }));
 }
 
-function storage(db: Database): UmzugStorage {
+function storage(sequelize: Sequelize): UmzugStorage {
   const ensureTable = () =>
-    db.sequelize.query(
+    sequelize.query(
       `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
   return {
     async executed() {
       await ensureTable();
-      const [rows] = await db.sequelize.query(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY name`);
+      const [rows] = await sequelize.query(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY name`);
       return (rows as { name: string }[]).map((row) => row.name);
     },
     // The row is already written inside the migration's own transaction (see `record`); these keep Umzug's
     // bookkeeping idempotent.
     async logMigration({ name }) {
-      await db.sequelize.query(`INSERT INTO ${MIGRATIONS_TABLE} (name) VALUES ($1) ON CONFLICT DO NOTHING`, { bind: [name] });
+      await sequelize.query(`INSERT INTO ${MIGRATIONS_TABLE} (name) VALUES ($1) ON CONFLICT DO NOTHING`, { bind: [name] });
     },
     async unlogMigration({ name }) {
-      await db.sequelize.query(`DELETE FROM ${MIGRATIONS_TABLE} WHERE name = $1`, { bind: [name] });
+      await sequelize.query(`DELETE FROM ${MIGRATIONS_TABLE} WHERE name = $1`, { bind: [name] });
     },
   };
 }
 
-function umzug(db: Database, logger: Logger) {
+function umzug(sequelize: Sequelize, logger: Logger) {
   const run = (name: string, migration: Migration, direction: 'up' | 'down') =>
-    db.sequelize.transaction(async (transaction) => {
+    sequelize.transaction(async (transaction) => {
       const sql = async (statement: string) => {
-        await db.sequelize.query(statement, { transaction });
+        await sequelize.query(statement, { transaction });
       };
       // The service's statement timeout guards requests; a migration (an index on a big table) may take longer.
       await sql('SET LOCAL statement_timeout = 0');
@@ -97,7 +97,7 @@ function umzug(db: Database, logger: Logger) {
         direction === 'up'
           ? `INSERT INTO ${MIGRATIONS_TABLE} (name) VALUES ($1)`
           : `DELETE FROM ${MIGRATIONS_TABLE} WHERE name = $1`;
-      await db.sequelize.query(record, { bind: [name], transaction });
+      await sequelize.query(record, { bind: [name], transaction });
     });
 
   return new Umzug<object>({
@@ -112,7 +112,7 @@ function umzug(db: Database, logger: Logger) {
         };
       }),
     context: {},
-    storage: storage(db),
+    storage: storage(sequelize),
     logger: {
       info: (event: Record<string, unknown>) => {
         if (event.event === 'migrated' || event.event === 'reverted') logger(`${String(event.event)} ${String(event.name)}`);
@@ -173,11 +173,29 @@ export function hasPendingMigrations(db: Database, timeoutMs = 2_000): Promise<b
   return within(check, timeoutMs, false);
 }
 
+/**
+ * Runs `fn` with Umzug on a connection of the migrations' own: the service's pools carry a client-side query
+ * timeout meant for requests, and a migration's backfill or index build over a large table outlasts it.
+ */
+async function withMigrationConnection<T>(db: Database, logger: Logger, fn: (migrator: ReturnType<typeof umzug>) => Promise<T>): Promise<T> {
+  const sequelize = new Sequelize(db.url, {
+    dialect: 'postgres',
+    logging: false,
+    pool: { max: 1, min: 0 },
+    dialectOptions: { connectionTimeoutMillis: db.connectTimeoutMs, application_name: 'tradeos-catalog-migrator' },
+  });
+  try {
+    return await fn(umzug(sequelize, logger));
+  } finally {
+    await sequelize.close();
+  }
+}
+
 export function createMigrator(db: Database, logger: Logger = () => undefined): Migrator {
-  const migrator = umzug(db, logger);
+  const names = (migrations: { name: string }[]) => migrations.map((m) => m.name);
   return {
-    up: () => withLock(db, async () => (await migrator.up()).map((m) => m.name)),
-    down: (options) => withLock(db, async () => (await migrator.down(options)).map((m) => m.name)),
+    up: () => withLock(db, () => withMigrationConnection(db, logger, async (migrator) => names(await migrator.up()))),
+    down: (options) => withLock(db, () => withMigrationConnection(db, logger, async (migrator) => names(await migrator.down(options)))),
     status: () => migrationStatus((sql, binds) => db.query(sql, binds)),
   };
 }

@@ -80,6 +80,21 @@ describe('migrations', () => {
     }
   });
 
+  it('run on a connection of their own, without the service\'s request timeouts', async () => {
+    await createMigrator(db).down({ to: 0 });
+    // A service whose statements may take 5 ms: every migration here takes longer than that.
+    const strict = createDatabase({ url: database.url, statementTimeoutMs: 5, queryTimeoutMs: 5 });
+    try {
+      await expect(strict.query('SELECT pg_sleep(0.1)')).rejects.toThrow();
+      const applied = await createMigrator(strict).up();
+      expect(applied).toEqual((await createMigrator(db).status()).executed);
+      expect(await createMigrator(strict).down({ to: 0 })).toEqual([...applied].reverse());
+    } finally {
+      await strict.close();
+      await createMigrator(db).up();
+    }
+  });
+
   it('refuse a database whose ctype cannot fold Cyrillic, with a readable reason', async () => {
     const adminUrl = inject('adminUrl');
     const plain = await createTestDatabase(adminUrl, 'ctype_c');
