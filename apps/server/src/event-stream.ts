@@ -54,8 +54,16 @@ export function registerEventStream(
     });
     const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), heartbeatMs);
     // A message waits until the socket took the one before: a slow reader holds one page, not the whole feed.
+    // Whichever of drain and close comes first removes both listeners, so a long stream does not pile them up.
     const send = async (text: string) => {
-      if (!raw.write(text)) await new Promise((resolve) => raw.once('drain', resolve).once('close', resolve));
+      if (raw.write(text)) return;
+      await new Promise<void>((resolve) => {
+        const resume = () => {
+          raw.off('drain', resume).off('close', resume);
+          resolve();
+        };
+        raw.on('drain', resume).on('close', resume);
+      });
     };
     try {
       await send('retry: 1000\n\n');

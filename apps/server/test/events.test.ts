@@ -69,6 +69,13 @@ async function stream(base: string, path: string, headers: Record<string, string
 const createCategory = async (base: string, name: string) => (await call(base, 'POST', '/categories', { name })).body as { id: number };
 const page = async (base: string, query: string) => (await call(base, 'GET', `/events?${query}`)).body as { items: Event[]; next_after: string };
 
+/** The id of the newest event handed out: pages from the oldest kept event until a page comes back empty. */
+async function newest(base: string): Promise<string> {
+  let next = await page(base, 'limit=1000');
+  while (next.items.length) next = await page(base, `after=${next.next_after}&limit=1000`);
+  return next.next_after;
+}
+
 describe('GET /events', () => {
   it('pages every change in id order with next_after, filters by type, and refuses bad parameters', async () => {
     const { next_after: start } = await page(server.base, 'after=0&limit=1000');
@@ -103,7 +110,7 @@ describe('GET /events', () => {
   });
 
   it('holds a long poll open and answers as soon as a write commits, even past the request timeout', async () => {
-    const { next_after: after } = await page(server.base, 'limit=1000');
+    const after = await newest(server.base);
     const began = Date.now();
     const polled = call(server.base, 'GET', `/events?after=${after}&wait=20`);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -139,7 +146,7 @@ describe('GET /events', () => {
 
 describe('GET /events/stream', () => {
   it('streams events with id lines and heartbeats, and resumes after Last-Event-ID', async () => {
-    const { next_after: after } = await page(server.base, 'limit=1000');
+    const after = await newest(server.base);
     const live = await stream(server.base, `/events/stream?after=${after}`);
     expect(live.status).toBe(200);
     expect(live.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
@@ -160,6 +167,40 @@ describe('GET /events/stream', () => {
     expect([head.status, head.headers.get('content-type')]).toEqual([200, 'text/event-stream; charset=utf-8']);
   });
 
+  it('holds a slow reader to one waiting write at a time, without piling up listeners on its response', async () => {
+    const after = await newest(server.base);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const response = await fetch(`${server.base}/events/stream?after=${after}&types=product.created`);
+      // About 9 MB of events while nothing is read: the socket fills, and every later write waits for a drain.
+      const batches = 10;
+      for (let batch = 0; batch < batches; batch += 1) {
+        const items = Array.from({ length: 1000 }, (_, index) => ({ sku: `SLOW-${batch}-${index}`, name: `Медленный ${index}`, price: 1, description: 'ж'.repeat(400) }));
+        expect((await call(server.base, 'POST', '/products/bulk', { items })).status).toBe(200);
+      }
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      let received = 0;
+      while (received < batches * 1000) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+        const end = text.lastIndexOf('\n\n') + 2;
+        if (end < 2) continue;
+        received += text.slice(0, end).split('\ndata: ').length - 1;
+        text = text.slice(end);
+      }
+      await reader.cancel();
+      expect(received).toBe(batches * 1000);
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('delivers every event to streams on two servers sharing one database, whichever server wrote it', async () => {
     const other = createDatabase({ url: server.db.url });
     // Its fallback poll only every 10 s: what reaches it sooner came by NOTIFY.
@@ -167,7 +208,7 @@ describe('GET /events/stream', () => {
     await second.listen({ port: 0, host: '127.0.0.1' });
     const secondBase = `http://127.0.0.1:${(second.server.address() as { port: number }).port}`;
     try {
-      const { next_after: after } = await page(server.base, 'limit=1000');
+      const after = await newest(server.base);
       const onFirst = await stream(server.base, `/events/stream?after=${after}&types=category.created`);
       const onSecond = await stream(secondBase, `/events/stream?after=${after}&types=category.created`);
       const writes = Array.from({ length: 20 }, (_, i) => createCategory(i % 2 ? server.base : secondBase, `Двое ${i}`));
@@ -196,7 +237,7 @@ describe('GET /events/stream', () => {
       await app.listen({ port: 0, host: '127.0.0.1' });
       return { app, base: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
     };
-    let saved = (await page(server.base, 'limit=1000')).next_after;
+    let saved = await newest(server.base);
     const received: string[] = [];
     const consume = async (base: string) => {
       for (;;) {
