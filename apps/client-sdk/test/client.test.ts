@@ -1,23 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { freePort } from '@tradeos/db';
-import { useMigratedDatabase } from '@tradeos/db/fixture';
 import { buildApp } from '@tradeos/server/app';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCatalogClient, errorCode, isCatalogError, iterate, type CatalogClient, type CatalogClientOptions } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createCatalogClient, errorCode, isCatalogError, iterate, type CatalogClientOptions } from '../src/index.js';
+import { useServedCatalog } from './served.js';
 
-const db = useMigratedDatabase();
-let app: ReturnType<typeof buildApp>;
-let base: string;
-let client: CatalogClient;
-
-beforeAll(async () => {
-  app = buildApp({ db });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  client = createCatalogClient({ url: base });
-});
-afterAll(() => app.close());
+const served = useServedCatalog();
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -57,7 +46,7 @@ function recordingFetch(): { exchanges: Exchange[]; fetch: NonNullable<CatalogCl
 describe('categories through the SDK', () => {
   it('creates, lists, reads and updates a category', async () => {
     const name = `Электроника ${unique()}`;
-    const created = await client.categories.create.mutate({ name: `  ${name}  `, description: 'Ноутбуки и телефоны' });
+    const created = await served.client.categories.create.mutate({ name: `  ${name}  `, description: 'Ноутбуки и телефоны' });
     expect(created).toEqual({
       id: expect.any(Number) as number,
       name,
@@ -68,10 +57,10 @@ describe('categories through the SDK', () => {
       updated_at: created.created_at,
     });
 
-    expect(await client.categories.list.query({})).toContainEqual(created);
-    expect(await client.categories.byId.query({ id: created.id })).toEqual(created);
+    expect(await served.client.categories.list.query({})).toContainEqual(created);
+    expect(await served.client.categories.byId.query({ id: created.id })).toEqual(created);
 
-    const updated = await client.categories.update.mutate({ id: created.id, description: null });
+    const updated = await served.client.categories.update.mutate({ id: created.id, description: null });
     expect(updated).toEqual({ ...created, description: null, version: 2, updated_at: expect.stringMatching(ISO) as string });
     expect(Date.parse(updated.updated_at)).toBeGreaterThanOrEqual(Date.parse(created.updated_at));
   });
@@ -79,10 +68,10 @@ describe('categories through the SDK', () => {
 
 describe('products through the SDK', () => {
   it('creates, filters, searches, adjusts, updates and deletes a product', async () => {
-    const category = await client.categories.create.mutate({ name: `Ноутбуки ${unique()}` });
+    const category = await served.client.categories.create.mutate({ name: `Ноутбуки ${unique()}` });
     const sku = `LEN-IP5-${unique()}`;
 
-    const product = await client.products.create.mutate({
+    const product = await served.client.products.create.mutate({
       name: 'Ноутбук Lenovo IdeaPad 5',
       description: '14", 16 GB RAM',
       price: 74990.5,
@@ -104,31 +93,31 @@ describe('products through the SDK', () => {
       created_at: expect.stringMatching(ISO) as string,
       updated_at: product.created_at,
     });
-    expect(await client.products.byId.query({ id: product.id })).toEqual(product);
-    expect((await client.categories.byId.query({ id: category.id })).product_count).toBe(1);
+    expect(await served.client.products.byId.query({ id: product.id })).toEqual(product);
+    expect((await served.client.categories.byId.query({ id: category.id })).product_count).toBe(1);
 
-    const mouse = await client.products.create.mutate({ name: 'Мышь беспроводная', price: 1490, category_id: category.id });
+    const mouse = await served.client.products.create.mutate({ name: 'Мышь беспроводная', price: 1490, category_id: category.id });
     expect(mouse).toMatchObject({ quantity: 0, in_stock: false, sku: null, description: null });
 
-    const inRange = await client.products.list.query({ category_id: category.id, min_price: 70_000, max_price: 80_000, in_stock: true });
+    const inRange = await served.client.products.list.query({ category_id: category.id, min_price: 70_000, max_price: 80_000, in_stock: true });
     expect(inRange).toEqual({ items: [product], total: 1, skip: 0, limit: 20, next_cursor: null });
-    const byPrice = await client.products.list.query({ category: category.name.toUpperCase(), sort_by: 'price', order: 'asc', limit: 1 });
+    const byPrice = await served.client.products.list.query({ category: category.name.toUpperCase(), sort_by: 'price', order: 'asc', limit: 1 });
     expect(byPrice).toEqual({ items: [mouse], total: 2, skip: 0, limit: 1, next_cursor: expect.any(String) as string });
-    expect((await client.products.list.query({ category_id: category.id, in_stock: false })).items).toEqual([mouse]);
+    expect((await served.client.products.list.query({ category_id: category.id, in_stock: false })).items).toEqual([mouse]);
 
-    const found = await client.products.search.query({ q: 'НОУТБУК', category_id: category.id });
+    const found = await served.client.products.search.query({ q: 'НОУТБУК', category_id: category.id });
     expect(found.items.map((item) => item.name)).toEqual(['Ноутбук Lenovo IdeaPad 5']);
     expect(found.total).toBe(1);
 
-    const inCategory = await client.products.byCategory.query({ category: category.name.toLowerCase(), sort_by: 'id', order: 'asc' });
+    const inCategory = await served.client.products.byCategory.query({ category: category.name.toLowerCase(), sort_by: 'id', order: 'asc' });
     expect(inCategory.items.map((item) => item.id)).toEqual([product.id, mouse.id]);
 
-    const decremented = await client.products.adjustQuantity.mutate({ id: product.id, delta: -2 });
+    const decremented = await served.client.products.adjustQuantity.mutate({ id: product.id, delta: -2 });
     expect(decremented).toMatchObject({ id: product.id, quantity: 10, in_stock: true, version: 2 });
-    const emptied = await client.products.adjustQuantity.mutate({ id: product.id, quantity: 0 });
+    const emptied = await served.client.products.adjustQuantity.mutate({ id: product.id, quantity: 0 });
     expect(emptied).toMatchObject({ id: product.id, quantity: 0, in_stock: false, version: 3 });
 
-    const updated = await client.products.update.mutate({ id: product.id, name: 'Ноутбук Lenovo IdeaPad 5 Pro', price: 89990 });
+    const updated = await served.client.products.update.mutate({ id: product.id, name: 'Ноутбук Lenovo IdeaPad 5 Pro', price: 89990 });
     expect(updated).toEqual({
       ...product,
       name: 'Ноутбук Lenovo IdeaPad 5 Pro',
@@ -140,16 +129,16 @@ describe('products through the SDK', () => {
     });
     expect(Date.parse(updated.updated_at)).toBeGreaterThan(Date.parse(product.updated_at));
 
-    await expect(client.products.delete.mutate({ id: product.id })).resolves.toBeUndefined();
-    const gone = await failure(client.products.byId.query({ id: product.id }));
+    await expect(served.client.products.delete.mutate({ id: product.id })).resolves.toBeUndefined();
+    const gone = await failure(served.client.products.byId.query({ id: product.id }));
     expect(errorCode(gone)).toBe('NOT_FOUND');
-    expect((await client.products.list.query({ category_id: category.id })).items).toEqual([mouse]);
+    expect((await served.client.products.list.query({ category_id: category.id })).items).toEqual([mouse]);
   });
 });
 
 describe('typed errors', () => {
   it('404: NOT_FOUND, with the HTTP status and the server message', async () => {
-    const error = await failure(client.products.byId.query({ id: 999_999 }));
+    const error = await failure(served.client.products.byId.query({ id: 999_999 }));
     expect(isCatalogError(error, 'NOT_FOUND')).toBe(true);
     if (!isCatalogError(error, 'NOT_FOUND')) return;
     expect(errorCode(error)).toBe('NOT_FOUND');
@@ -160,25 +149,25 @@ describe('typed errors', () => {
 
   it('409: CONFLICT for a duplicate sku', async () => {
     const sku = `DUP-${unique()}`;
-    await client.products.create.mutate({ name: 'Книга', price: 590, sku });
-    const error = await failure(client.products.create.mutate({ name: 'Другая книга', price: 690, sku }));
+    await served.client.products.create.mutate({ name: 'Книга', price: 590, sku });
+    const error = await failure(served.client.products.create.mutate({ name: 'Другая книга', price: 690, sku }));
     expect(errorCode(error)).toBe('CONFLICT');
     expect(isCatalogError(error, 'CONFLICT') && error.data.httpStatus).toBe(409);
   });
 
   it('422: UNPROCESSABLE_CONTENT naming the bad field, and nothing is created', async () => {
     const name = `Стол ${unique()}`;
-    const error = await failure(client.products.create.mutate({ name, price: 1.234 }));
+    const error = await failure(served.client.products.create.mutate({ name, price: 1.234 }));
     expect(isCatalogError(error, 'UNPROCESSABLE_CONTENT')).toBe(true);
     if (!isCatalogError(error, 'UNPROCESSABLE_CONTENT')) return;
     expect(error.data.httpStatus).toBe(422);
     expect(error.data.issues?.[0]?.path).toEqual(['price']);
-    expect((await client.products.list.query({ q: name })).total).toBe(0);
+    expect((await served.client.products.list.query({ q: name })).total).toBe(0);
   });
 
   it('401/403 from write protection (answered before tRPC runs) carry the same typed data; a key in headers passes', async () => {
     const key = 'sdk-test-key-0123456789';
-    const guarded = buildApp({ db, apiKeys: [key] });
+    const guarded = buildApp({ db: served.db, apiKeys: [key] });
     await guarded.listen({ port: 0, host: '127.0.0.1' });
     try {
       const url = `http://127.0.0.1:${(guarded.server.address() as AddressInfo).port}`;
@@ -197,7 +186,7 @@ describe('typed errors', () => {
   });
 
   it('413: PAYLOAD_TOO_LARGE for a body over 1 MiB', async () => {
-    const error = await failure(client.products.create.mutate({ name: 'x'.repeat(1_100_000), price: 1 }));
+    const error = await failure(served.client.products.create.mutate({ name: 'x'.repeat(1_100_000), price: 1 }));
     expect(errorCode(error)).toBe('PAYLOAD_TOO_LARGE');
     expect(isCatalogError(error, 'PAYLOAD_TOO_LARGE') && error.data.httpStatus).toBe(413);
   });
@@ -216,14 +205,14 @@ describe('typed errors', () => {
 describe('transport', () => {
   it('sends queries made in the same tick as one batched HTTP request', async () => {
     const recorder = recordingFetch();
-    const batched = createCatalogClient({ url: `${base}/`, fetch: recorder.fetch });
+    const batched = createCatalogClient({ url: `${served.base}/`, fetch: recorder.fetch });
 
     const [categories, page] = await Promise.all([batched.categories.list.query({}), batched.products.list.query({ limit: 1 })]);
     expect(Array.isArray(categories)).toBe(true);
     expect(page.limit).toBe(1);
     expect(recorder.exchanges).toHaveLength(1);
     expect(recorder.exchanges[0]?.method).toBe('GET');
-    expect(recorder.exchanges[0]?.url.startsWith(`${base}/trpc/categories.list,products.list?batch=1&`)).toBe(true);
+    expect(recorder.exchanges[0]?.url.startsWith(`${served.base}/trpc/categories.list,products.list?batch=1&`)).toBe(true);
 
     await batched.health.query({});
     expect(recorder.exchanges).toHaveLength(2);
@@ -231,7 +220,7 @@ describe('transport', () => {
 
   it('sends fixed headers with every request: a valid X-Request-Id comes back', async () => {
     const recorder = recordingFetch();
-    const tagged = createCatalogClient({ url: base, fetch: recorder.fetch, headers: { 'X-Request-Id': 'sdk-fixed-1' } });
+    const tagged = createCatalogClient({ url: served.base, fetch: recorder.fetch, headers: { 'X-Request-Id': 'sdk-fixed-1' } });
     await tagged.health.query({});
     await tagged.categories.list.query({});
     expect(recorder.exchanges.map(({ response }) => response.headers.get('x-request-id'))).toEqual(['sdk-fixed-1', 'sdk-fixed-1']);
@@ -241,7 +230,7 @@ describe('transport', () => {
     const recorder = recordingFetch();
     let sent = 0;
     const tagged = createCatalogClient({
-      url: base,
+      url: served.base,
       fetch: recorder.fetch,
       headers: async () => {
         sent += 1;
@@ -257,7 +246,7 @@ describe('transport', () => {
 describe('safe writes through the SDK', () => {
   it('sends a per-call idempotency key as the header: a repeated create returns the first product and creates nothing', async () => {
     const { exchanges, fetch } = recordingFetch();
-    const keyed = createCatalogClient({ url: base, fetch });
+    const keyed = createCatalogClient({ url: served.base, fetch });
     const input = { name: `Ключевой ${unique()}`, price: 10 };
     const options = { context: { idempotencyKey: `sdk-${unique()}` } };
     const [first, again] = [await keyed.products.create.mutate(input, options), await keyed.products.create.mutate(input, options)];
@@ -274,26 +263,26 @@ describe('safe writes through the SDK', () => {
       if (calls === 1) await fetch(input, init);
       return fetch(input, init);
     };
-    const auto = createCatalogClient({ url: base, fetch: flaky, idempotencyKeys: 'auto' });
+    const auto = createCatalogClient({ url: served.base, fetch: flaky, idempotencyKeys: 'auto' });
     const name = `Авто ${unique()}`;
     const created = await auto.categories.create.mutate({ name });
     expect(created.name).toBe(name);
-    expect((await client.categories.list.query({})).filter((category) => category.name === name)).toHaveLength(1);
+    expect((await served.client.categories.list.query({})).filter((category) => category.name === name)).toHaveLength(1);
   });
 
   it('takes expected_version: a stale one is PRECONDITION_FAILED', async () => {
-    const product = await client.products.create.mutate({ name: `Версия ${unique()}`, price: 1 });
-    const error = await failure(client.products.update.mutate({ id: product.id, price: 2, expected_version: product.version + 1 }));
+    const product = await served.client.products.create.mutate({ name: `Версия ${unique()}`, price: 1 });
+    const error = await failure(served.client.products.update.mutate({ id: product.id, price: 2, expected_version: product.version + 1 }));
     expect(errorCode(error)).toBe('PRECONDITION_FAILED');
-    expect((await client.products.update.mutate({ id: product.id, price: 2, expected_version: product.version })).version).toBe(product.version + 1);
+    expect((await served.client.products.update.mutate({ id: product.id, price: 2, expected_version: product.version })).version).toBe(product.version + 1);
   });
 
   it('upserts many by sku, and iterates every product of a query page by page', async () => {
     const tag = unique();
     const items = Array.from({ length: 25 }, (_, index) => ({ sku: `IT-${tag}-${index}`, name: `Итерация ${tag} ${index}`, price: index }));
-    expect((await client.products.upsertMany.mutate({ items })).created).toBe(25);
+    expect((await served.client.products.upsertMany.mutate({ items })).created).toBe(25);
     const names: string[] = [];
-    for await (const product of iterate(client.products.search, { q: `Итерация ${tag}`, limit: 7, sort_by: 'price', order: 'asc' })) names.push(product.name);
+    for await (const product of iterate(served.client.products.search, { q: `Итерация ${tag}`, limit: 7, sort_by: 'price', order: 'asc' })) names.push(product.name);
     expect(names).toEqual(items.map((item) => item.name));
   });
 });

@@ -1,23 +1,9 @@
-import type { AddressInfo } from 'node:net';
-import { useMigratedDatabase } from '@tradeos/db/fixture';
-import { buildApp } from '@tradeos/server/app';
 import { EventSource } from 'eventsource';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCatalogClient, errorCode, type CatalogClient } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { errorCode } from '../src/index.js';
+import { useServedCatalog } from './served.js';
 
-const db = useMigratedDatabase();
-let app: ReturnType<typeof buildApp>;
-let base: string;
-let client: CatalogClient;
-
-beforeAll(async () => {
-  app = buildApp({ db });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  // Node 20 has no global EventSource: the `eventsource` package's serves.
-  client = createCatalogClient({ url: base, EventSource });
-});
-afterAll(() => app.close());
+const served = useServedCatalog({ EventSource });
 
 type Received = { id: string; data: { type: string; data: { name?: string } | null } };
 
@@ -25,7 +11,7 @@ type Received = { id: string; data: { type: string; data: { name?: string } | nu
 function collect(after: string | undefined, count: number): Promise<Received[]> {
   return new Promise((resolve, reject) => {
     const received: Received[] = [];
-    const subscription = client.events.onChange.subscribe(
+    const subscription = served.client.events.onChange.subscribe(
       { after, types: 'category.created' },
       {
         onData: (value) => {
@@ -43,11 +29,11 @@ function collect(after: string | undefined, count: number): Promise<Received[]> 
 
 describe('events.onChange through the SDK', () => {
   it('delivers each committed change live, tracked by its id, and resumes after a saved id', async () => {
-    const { next_after: start } = await client.events.list.query({ limit: 1000 });
+    const { next_after: start } = await served.client.events.list.query({ limit: 1000 });
     const live = collect(start, 2);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    await client.categories.create.mutate({ name: 'Подписка 1' });
-    await client.categories.create.mutate({ name: 'Подписка 2' });
+    await served.client.categories.create.mutate({ name: 'Подписка 1' });
+    await served.client.categories.create.mutate({ name: 'Подписка 2' });
     const [first, second] = await live;
     expect(first!.data).toMatchObject({ type: 'category.created', data: { name: 'Подписка 1' } });
     expect(first!.id).toBe((first!.data as { id?: string }).id);
@@ -59,14 +45,14 @@ describe('events.onChange through the SDK', () => {
   });
 
   it('reports a pruned cursor as GONE', async () => {
-    await client.categories.create.mutate({ name: 'Старая подписка' });
-    const { next_after: last } = await client.events.list.query({ limit: 1000, wait: 1 });
-    await db.query(`UPDATE events_retention SET pruned_through = $1`, [last]);
+    await served.client.categories.create.mutate({ name: 'Старая подписка' });
+    const { next_after: last } = await served.client.events.list.query({ limit: 1000, wait: 1 });
+    await served.db.query(`UPDATE events_retention SET pruned_through = $1`, [last]);
     const error = await collect('0', 1).then(
       () => undefined,
       (failure: unknown) => failure,
     );
     expect(errorCode(error)).toBe('GONE');
-    await expect(client.events.list.query({ after: '0' })).rejects.toMatchObject({ data: { code: 'GONE', httpStatus: 410 } });
+    await expect(served.client.events.list.query({ after: '0' })).rejects.toMatchObject({ data: { code: 'GONE', httpStatus: 410 } });
   });
 });
