@@ -1,6 +1,6 @@
 import { QueryTypes } from 'sequelize';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../src/connection.js';
+import type { Database, NamedStatement } from '../src/connection.js';
 import { getProductsWithFilters, searchProducts } from '../src/queries/products.js';
 import { seed, seedSynthetic } from '../src/seed.js';
 import { useMigratedDatabase } from '../src/fixture.js';
@@ -35,8 +35,8 @@ beforeAll(async () => {
   // Every statement the query functions send, with its bind values, as PostgreSQL receives it.
   traced = {
     ...db,
-    query: <T>(sql: string, binds: unknown[] = []) => {
-      statements.push({ sql, bind: binds });
+    query: <T>(sql: string | NamedStatement, binds: unknown[] = []) => {
+      statements.push({ sql: typeof sql === 'string' ? sql : sql.text, bind: binds });
       return db.query<T>(sql, binds);
     },
   };

@@ -3,6 +3,7 @@
  * transactions; the hot reads (a page, a search, one product) are single SQL statements on the database's own
  * pool; every value a bound parameter, every column name taken from the model's attributes.
  */
+import { createHash } from 'node:crypto';
 import { EXACT_COUNT_LIMIT, INT32_MAX, type CountMode, type PageOptions, type ProductCreate, type ProductFilters, type ProductSortKey } from '@tradeos/contract';
 import { QueryTypes, type InferAttributes, type Transaction } from 'sequelize';
 import type { Database, NamedStatement } from '../connection.js';
@@ -142,6 +143,22 @@ async function settleEstimate(db: Database, filters: ProductFilters, rows: Produ
   return { rows, total: Math.min(Math.max(estimate, total), INT32_MAX), estimated: true };
 }
 
+// Page statements come in few shapes (which filters are given, the sort, the count mode; never values): each runs as
+// a named statement, parsed once per connection and, once PostgreSQL finds a generic plan as good, planned once too.
+// W2 at 1 connection on 100 000 products, alternating runs: 238 and 320 req/s unnamed, 297 and 362 named (autocannon,
+// 8 s each). Past MAX_SHAPES shapes the rest run unnamed.
+const MAX_SHAPES = 256;
+const shapes = new Map<string, NamedStatement>();
+
+function named(text: string): string | NamedStatement {
+  let statement = shapes.get(text);
+  if (!statement && shapes.size < MAX_SHAPES) {
+    statement = { name: `tradeos_page_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
+    shapes.set(text, statement);
+  }
+  return statement ?? text;
+}
+
 /**
  * The page and its total in one statement, so both come from one snapshot: a page can never disagree with its
  * total under concurrent writes. The page is chosen from products alone; only its rows are joined to their
@@ -156,15 +173,13 @@ async function page(db: Database, filters: ProductFilters, order: (where: Condit
   const orderBy = order(where);
   const limit = where.bind(options.limit);
   const offset = where.bind(options.skip);
-  const rows = await db.query<PageRow>(
-    `SELECT t.total, ${columns}, c.name AS category_name
+  const text = `SELECT t.total, ${columns}, c.name AS category_name
      FROM (${total}) t
      LEFT JOIN (SELECT p.* FROM products p ${where.pageWhere} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}) p ON true
      LEFT JOIN categories c ON c.id = p.category_id
-     ORDER BY ${orderBy}`,
-    where.binds,
-    signal,
-  );
+     ORDER BY ${orderBy}`;
+  // A name pattern (`q`) is planned per value: a plan made for any pattern scans far more of a search than one that knows it.
+  const rows = await db.query<PageRow>(filters.q === undefined ? named(text) : text, where.binds, signal);
   const found = rows.flatMap(({ total: _total, ...row }) => (row.id === null ? [] : [row as ProductRow]));
   const counted = rows[0]?.total ?? null;
   return count === 'estimated' ? settleEstimate(db, filters, found, counted, signal) : { rows: found, total: counted };
