@@ -62,8 +62,12 @@ describe('maintained product counts', () => {
     await insertMany(12, category);
     await insertMany(3, null);
     const migrator = createMigrator(db);
-    const reverted = await migrator.down({ step: 2 });
-    expect(reverted.sort()).toEqual([expect.stringMatching(/maintained-product-counts$/), expect.stringMatching(/product-search$/)]);
+    const reverted = await migrator.down({ step: 3 });
+    expect(reverted.sort()).toEqual([
+      expect.stringMatching(/maintained-product-counts$/),
+      expect.stringMatching(/product-search$/),
+      expect.stringMatching(/one-trigger-per-product-insert$/),
+    ]);
     const [table] = await db.sequelize.query<{ present: boolean }>(`SELECT to_regclass('product_counts') IS NOT NULL AS present`, { type: QueryTypes.SELECT });
     expect(table?.present).toBe(false);
     await insertMany(5, category);
