@@ -277,7 +277,7 @@ async function withCursor(options: PageOptions, read: (options: PageOptions) => 
 }
 
 // Raw SQL like getProductById: one statement for the page and its total, which the model's findAndCountAll cannot give.
-export function getProductsWithFilters(db: Database, filters: ProductFilters, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
+export async function getProductsWithFilters(db: Database, filters: ProductFilters, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
   const sortBy = options.sortBy ?? 'created_at';
   const print = fingerprint([filters, sortBy, options.order]);
   const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, print, [CURSOR_VALUES[sortBy], 'integer']);
@@ -292,7 +292,7 @@ export function getProductsWithFilters(db: Database, filters: ProductFilters, op
  * Like the list, but without an explicit sort: exact name first, then names starting with `q`, then the rest. A
  * cursor page in that order carries the last row's name and id; its rank is computed from the name the same way.
  */
-export function searchProducts(db: Database, q: string, filters: ProductFilters, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
+export async function searchProducts(db: Database, q: string, filters: ProductFilters, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
   const matching = { ...filters, q };
   if (options.sortBy) return getProductsWithFilters(db, matching, options, signal);
   const print = fingerprint([matching, 'relevance']);
