@@ -180,7 +180,7 @@ describe('GET /events/stream', () => {
         const items = Array.from({ length: 1000 }, (_, index) => ({ sku: `SLOW-${batch}-${index}`, name: `Медленный ${index}`, price: 1, description: 'ж'.repeat(400) }));
         expect((await call(server.base, 'POST', '/products/bulk', { items })).status).toBe(200);
       }
-      const reader = response.body!.getReader();
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
       const decoder = new TextDecoder();
       let text = '';
       let received = 0;

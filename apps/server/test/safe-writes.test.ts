@@ -155,6 +155,19 @@ describe('idempotency keys', () => {
     expect(((await http('GET', `/categories/${id}`)).body as { version: number }).version).toBe(2);
   });
 
+  it('replays a product create as it answered, its category included, after the product changed', async () => {
+    const headers = { 'idempotency-key': key() };
+    const name = `Повтор ${key()}`;
+    const category = (await http('POST', '/categories', { name })).body as { id: number };
+    const body = { name: 'Повтор товара', price: 1234.5, quantity: 2, category_id: category.id, description: 'первый' };
+    const first = await http('POST', '/products', body, headers);
+    expect((first.body as { category: unknown }).category).toEqual({ id: category.id, name });
+    await http('PATCH', `/products/${(first.body as { id: number }).id}/quantity`, { delta: 3 });
+    const again = await http('POST', '/products', body, headers);
+    expect(again).toMatchObject({ status: 201, body: first.body });
+    expect(again.headers.get('location')).toBe(first.headers.get('location'));
+  });
+
   it('answers the same key with another body, or on another operation, with 422 at path []', async () => {
     const headers = { 'idempotency-key': key() };
     expect((await http('POST', '/products', { name: 'Первый', price: 1 }, headers)).status).toBe(201);

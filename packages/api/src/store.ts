@@ -38,6 +38,13 @@ export interface UpsertOutcome {
   id: number;
   status: BulkStatus;
 }
+/** What a keyed write did: ran (its value), or found its key stored (the response to replay). */
+export type Once<T> = { replayed: false; value: T } | { replayed: true; response: StoredResponse };
+/** How a keyed create's response is stored: its status, and its Location as this prefix, a slash and the new id. */
+export interface CreatedResponse {
+  status: number;
+  locationPrefix: string;
+}
 export type QuantityResult = { status: 'ok'; product: Product } | { status: 'not_found' } | { status: 'insufficient'; quantity: number };
 
 /**
@@ -52,6 +59,11 @@ export interface ProductStore {
   byCategory(category: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal): Promise<Page<Product> | null>;
   byId(id: number, signal?: AbortSignal): Promise<Product | null>;
   create(fields: ProductCreate, signal?: AbortSignal): Promise<Product>;
+  /**
+   * Contract v1.2: `create` under an idempotency key, the key's lookup and row in the same single statement as the
+   * insert (so a keyed create costs about what a plain one does); the same outcomes as `CatalogStore.once`.
+   */
+  createOnce(request: IdempotencyRequest, fields: ProductCreate, response: CreatedResponse, signal?: AbortSignal): Promise<Once<Product>>;
   /** Contract v1.2: creates or updates every item by sku, all or nothing; outcomes in input order. */
   upsertMany(items: ProductBulkItem[], signal?: AbortSignal): Promise<UpsertOutcome[]>;
   /**
@@ -112,7 +124,7 @@ export interface CatalogStore {
     respond: (value: T) => Omit<StoredResponse, 'body'>,
     work: (writes: KeyedWrites) => Promise<T>,
     signal?: AbortSignal,
-  ): Promise<{ replayed: false; value: T } | { replayed: true; response: StoredResponse }>;
+  ): Promise<Once<T>>;
   /** Deletes keys past their 24 hours in small batches (never blocking requests); returns how many. */
   purgeIdempotencyKeys(): Promise<number>;
   events: EventStore;

@@ -17,7 +17,7 @@ import pg from 'pg';
 import { QueryTypes } from 'sequelize';
 import { within, type Database } from './connection.js';
 import { DataError } from './errors.js';
-import { toCategory, toProduct } from './rows.js';
+import { toCategory, toProduct, withDates, type Json } from './rows.js';
 import type { CategoryRow } from './queries/categories.js';
 import type { ProductRow } from './queries/products.js';
 
@@ -69,9 +69,6 @@ interface EventRow {
   occurred_at: Date;
   data: Record<string, unknown> | null;
 }
-
-type Json<R> = Omit<R, 'created_at' | 'updated_at'> & { created_at: string; updated_at: string };
-const withDates = <R>(data: Json<R>): R => ({ ...data, created_at: new Date(data.created_at), updated_at: new Date(data.updated_at) }) as R;
 
 /** An event row as the contract's Event; `data` goes through the same mapping the API's reads use. */
 function toEvent(row: EventRow): Event {

@@ -33,3 +33,7 @@ export function toCategory(row: CategoryRow): Category {
     updated_at: row.updated_at.toISOString(),
   };
 }
+
+/** A row as PostgreSQL's `to_jsonb` writes it (an event's data, a stored idempotent create): timestamps as text. */
+export type Json<R> = Omit<R, 'created_at' | 'updated_at'> & { created_at: string; updated_at: string };
+export const withDates = <R>(data: Json<R>): R => ({ ...data, created_at: new Date(data.created_at), updated_at: new Date(data.updated_at) }) as R;

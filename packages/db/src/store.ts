@@ -2,19 +2,19 @@
  * The catalog's storage, as the API's port (`CatalogStore` in @tradeos/api) describes it: the queries of this
  * package, their rows mapped to the contract's resources in one place, and every failure classified.
  */
-import type { ProductBulkItem } from '@tradeos/contract';
+import type { Product, ProductBulkItem, ProductCreate } from '@tradeos/contract';
 import type { Transaction } from 'sequelize';
 import type { Database } from './connection.js';
 import { classify, DataError } from './errors.js';
 import { createChangeFeed, type ChangeFeed, type FeedQuery } from './feed.js';
 import { hasPendingMigrations } from './migrator.js';
 import * as categories from './queries/categories.js';
-import { once, purgeIdempotencyKeys, type IdempotencyRequest, type StoredResponse } from './queries/idempotency.js';
+import { once, purgeIdempotencyKeys, type IdempotencyRequest, type Once, type StoredResponse } from './queries/idempotency.js';
 import * as products from './queries/products.js';
 import { upsertProducts } from './queries/upsert.js';
 import type { CategoryPatch } from './queries/categories.js';
-import type { PageOptions, ProductFilters, ProductPage, ProductPatch, QuantityChange } from './queries/products.js';
-import { toCategory, toProduct } from './rows.js';
+import type { PageOptions, ProductFilters, ProductPage, ProductPatch, ProductRow, QuantityChange } from './queries/products.js';
+import { toCategory, toProduct, withDates, type Json } from './rows.js';
 
 const toPage = ({ rows, total, estimated, nextCursor }: ProductPage) => ({ items: rows.map(toProduct), total, nextCursor, ...(estimated ? { estimated } : {}) });
 const orNull = <R, T>(row: R | null, map: (row: R) => T): T | null => (row ? map(row) : null);
@@ -89,6 +89,17 @@ export function createCatalogStore(db: Database, feed: ChangeFeed = createChange
     products: {
       create: (...args: Parameters<typeof keyed.products.create>) => write(keyed.products.create(...args)),
       upsertMany: (...args: Parameters<typeof keyed.products.upsertMany>) => write(keyed.products.upsertMany(...args)),
+      /** Contract v1.2: a create under an idempotency key, in one statement with the key; a replay's body is the stored row. */
+      createOnce: (request: IdempotencyRequest, fields: ProductCreate, response: products.CreatedResponse, signal?: AbortSignal) =>
+        write(
+          run(signal, async (): Promise<Once<Product>> => {
+            const outcome = await products.createProductOnce(db, request, fields, response);
+            if (!outcome.replayed) return { replayed: false, value: toProduct(outcome.value) };
+            // A key stored by a transaction's create (before this path) holds the response itself, not the row.
+            const stored = outcome.response.body as Json<ProductRow> | Product;
+            return { replayed: true, response: { ...outcome.response, body: 'category_name' in stored ? toProduct(withDates(stored)) : stored } };
+          }),
+        ),
       list: (filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
         run(signal, async () => toPage(await products.getProductsWithFilters(db, filters, page, signal))),
       search: (q: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>

@@ -58,7 +58,14 @@ export const productRouter = router({
   }),
 
   create: procedure(operations['products.create']).mutation(({ ctx, input }) =>
-    keyed(ctx, 'products.create', operations['products.create'], input, (writes) => writes.products.create(input, ctx.signal)),
+    keyed(
+      ctx,
+      'products.create',
+      operations['products.create'],
+      input,
+      (writes) => writes.products.create(input, ctx.signal),
+      (request, response) => ctx.store.products.createOnce(request, input, response, ctx.signal),
+    ),
   ),
 
   upsertMany: procedure(operations['products.upsertMany']).mutation(({ ctx, input }) =>

@@ -24,6 +24,34 @@ function lockKey({ scope, key }: IdempotencyRequest): number {
   return createHash('sha256').update(scope).update('\u0000').update(key).digest().readInt32BE(0);
 }
 
+/** The advisory lock of a request's key: two transactions holding one key's lock cannot run at once. */
+export function keyLock(request: IdempotencyRequest): [number, number] {
+  return [LOCK_CLASS, lockKey(request)];
+}
+
+export const inFlight = () => new DataError('in_flight', 'A request with this Idempotency-Key is still running; retry when it has finished');
+
+/** A key's stored row as a repeat finds it. */
+export interface StoredKey {
+  request_hash: string;
+  status: number;
+  body: unknown;
+  location: string | null;
+}
+
+/** What a stored key answers a request: its response again when the request is the same, else `key_reused`. */
+export function replay(stored: StoredKey, request: IdempotencyRequest): { replayed: true; response: StoredResponse } {
+  if (stored.request_hash !== request.hash) {
+    throw new DataError('key_reused', 'This Idempotency-Key was already used for another request; use a new key for a new request');
+  }
+  return { replayed: true, response: { status: stored.status, body: stored.body, location: stored.location } };
+}
+
+/** Removes the key's row if it is past the retention, so a new request can take the key over. */
+export async function dropExpiredKey(db: Database, request: IdempotencyRequest): Promise<void> {
+  await db.query(`DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at <= now() - interval '${IDEMPOTENCY_RETENTION}'`, [request.scope, request.key]);
+}
+
 class KeyRace extends Error {}
 
 async function attempt<T>(
@@ -37,15 +65,10 @@ async function attempt<T>(
       `SELECT l.locked, k.request_hash, k.status, k.body, k.location
        FROM (SELECT pg_try_advisory_xact_lock($1, $2) AS locked) l
        LEFT JOIN idempotency_keys k ON k.scope = $3 AND k.key = $4 AND k.created_at > now() - interval '${IDEMPOTENCY_RETENTION}'`,
-      { bind: [LOCK_CLASS, lockKey(request), request.scope, request.key], type: QueryTypes.SELECT, transaction },
+      { bind: [...keyLock(request), request.scope, request.key], type: QueryTypes.SELECT, transaction },
     );
-    if (!found?.locked) throw new DataError('in_flight', 'A request with this Idempotency-Key is still running; retry when it has finished');
-    if (found.request_hash !== null) {
-      if (found.request_hash !== request.hash) {
-        throw new DataError('key_reused', 'This Idempotency-Key was already used for another request; use a new key for a new request');
-      }
-      return { replayed: true, response: { status: found.status, body: found.body, location: found.location } };
-    }
+    if (!found?.locked) throw inFlight();
+    if (found.request_hash !== null) return replay({ ...found, request_hash: found.request_hash }, request);
     const value = await work(transaction);
     const { status, location } = respond(value);
     // An expired row is taken over; a live one means another request stored this key after our snapshot began.
@@ -89,9 +112,14 @@ export async function once<T>(
  */
 async function storedMeanwhile(db: Database, request: IdempotencyRequest, error: unknown): Promise<boolean> {
   if (error instanceof DataError && (error.kind === 'in_flight' || error.kind === 'key_reused')) return false;
-  const found = await db.sequelize.query(
+  return keyStored(db, request);
+}
+
+/** True when the key has a live row now (read in a fresh snapshot). */
+export async function keyStored(db: Database, request: IdempotencyRequest): Promise<boolean> {
+  const found = await db.query(
     `SELECT 1 FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at > now() - interval '${IDEMPOTENCY_RETENTION}'`,
-    { bind: [request.scope, request.key], type: QueryTypes.SELECT },
+    [request.scope, request.key],
   );
   return found.length > 0;
 }

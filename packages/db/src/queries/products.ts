@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import { EXACT_COUNT_LIMIT, INT32_MAX, type CountMode, type PageOptions, type ProductCreate, type ProductFilters, type ProductSortKey } from '@tradeos/contract';
 import { QueryTypes, type InferAttributes, type Transaction } from 'sequelize';
 import type { Database, NamedStatement } from '../connection.js';
-import { versionMismatch } from '../errors.js';
+import { DataError, versionMismatch } from '../errors.js';
 import { decodeCursor, encodeCursor, fingerprint, type CursorValue } from './cursor.js';
+import { dropExpiredKey, IDEMPOTENCY_RETENTION, inFlight, keyLock, keyStored, replay, type IdempotencyRequest, type Once, type StoredKey } from './idempotency.js';
 import type { Product } from '../models/product.js';
 
 type ProductAttributes = InferAttributes<Product>;
@@ -378,6 +379,65 @@ export async function createProduct(db: Database, fields: ProductCreate, transac
     transaction,
   );
   return row!;
+}
+
+/** How a keyed create's response is stored: its status, and its Location as this prefix, a slash and the new id. */
+export interface CreatedResponse {
+  status: number;
+  locationPrefix: string;
+}
+
+/**
+ * Contract v1.2: a create under an idempotency key as one statement on the package's pool: the key's lock, the
+ * lookup of a stored key, the product and the key's row commit together or not at all. The stored body is the
+ * row as created (`to_jsonb`, like an event's data), which the caller maps as it maps every row. A repeat that
+ * arrives while the first runs finds the lock taken (`in_flight`). One that looked before the first committed and
+ * locked after it finds no key in its snapshot and fails on the key's primary key (or on the first one's sku); its
+ * insert goes with it, and the second attempt replays. That attempt first removes an expired row of the key, which a
+ * new request takes over.
+ * A keyed create in a Sequelize transaction (BEGIN, lookup, insert, key, COMMIT) reached 39 % of a plain create's
+ * req/s in `pnpm bench` (S1: 463 against 1 179 at 64 connections); see the README's table for this path.
+ */
+export async function createProductOnce(db: Database, request: IdempotencyRequest, fields: ProductCreate, response: CreatedResponse): Promise<Once<ProductRow>> {
+  const { column, columns } = sql(db);
+  const values = assignments(db, fields);
+  const binds: unknown[] = values.map(([, value]) => value);
+  const bind = (value: unknown) => `$${binds.push(value)}`;
+  const [lockClass, lockId] = keyLock(request);
+  const scope = bind(request.scope);
+  const key = bind(request.key);
+  const text = `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(${bind(lockClass)}, ${bind(lockId)}) AS locked),
+    stored AS MATERIALIZED (
+      SELECT k.request_hash, k.status, k.body, k.location FROM lock, idempotency_keys k
+      WHERE lock.locked AND k.scope = ${scope} AND k.key = ${key} AND k.created_at > now() - interval '${IDEMPOTENCY_RETENTION}'),
+    p AS (
+      INSERT INTO products (${values.map(([name]) => name).join(', ')})
+      SELECT ${values.map((_, index) => `$${index + 1}`).join(', ')} FROM lock WHERE lock.locked AND NOT EXISTS (SELECT FROM stored)
+      RETURNING *),
+    created AS (SELECT ${columns}, c.name AS category_name FROM p LEFT JOIN categories c ON c.id = ${column('category_id')}),
+    kept AS (
+      INSERT INTO idempotency_keys (scope, key, request_hash, status, body, location)
+      SELECT ${scope}, ${key}, ${bind(request.hash)}, ${bind(response.status)}, to_jsonb(created), ${bind(response.locationPrefix)} || '/' || created.id
+      FROM created)
+    SELECT lock.locked, stored.request_hash, stored.status, stored.body, stored.location, created.*
+    FROM lock LEFT JOIN stored ON true LEFT JOIN created ON true`;
+  type Outcome = ProductRow & Omit<StoredKey, 'request_hash'> & { locked: boolean; request_hash: string | null };
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const [found] = await db.query<Outcome>(text, binds);
+      if (!found?.locked) throw inFlight();
+      const { locked: _locked, request_hash: hash, status, body, location, ...row } = found;
+      if (hash !== null) return replay({ request_hash: hash, status, body, location }, request);
+      return { replayed: false, value: row };
+    } catch (error) {
+      if (attempt > 1 || error instanceof DataError) throw error;
+      const { code, constraint } = error as { code?: string; constraint?: string };
+      // The key's row exists: expired (taken over) or just committed by the same request (replayed on the retry).
+      if (code === '23505' && constraint === 'idempotency_keys_pkey') await dropExpiredKey(db, request);
+      // The same request committed first with its product (a unique sku): the retry replays it.
+      else if (!(await keyStored(db, request))) throw error;
+    }
+  }
 }
 
 /**
