@@ -144,17 +144,17 @@ async function settleEstimate(db: Database, filters: ProductFilters, rows: Produ
   return { rows, total: Math.min(Math.max(estimate, total), INT32_MAX), estimated: true };
 }
 
-// Page statements come in few shapes (which filters are given, the sort, the count mode; never values): each runs as
-// a named statement, parsed once per connection and, once PostgreSQL finds a generic plan as good, planned once too.
-// W2 at 1 connection on 100 000 products, alternating runs: 238 and 320 req/s unnamed, 297 and 362 named (autocannon,
-// 8 s each). Past MAX_SHAPES shapes the rest run unnamed.
+// Pages and writes come in few shapes (a page: which filters are given, the sort, the count mode; a write: which
+// fields; never values): each runs as a named statement, parsed once per connection and, once PostgreSQL finds a
+// generic plan as good, planned once too. W2 at 1 connection on 100 000 products, alternating runs: 238 and 320
+// req/s unnamed, 297 and 362 named (autocannon, 8 s each). Past MAX_SHAPES shapes the rest run unnamed.
 const MAX_SHAPES = 256;
 const shapes = new Map<string, NamedStatement>();
 
 function named(text: string): string | NamedStatement {
   let statement = shapes.get(text);
   if (!statement && shapes.size < MAX_SHAPES) {
-    statement = { name: `tradeos_page_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
+    statement = { name: `tradeos_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
     shapes.set(text, statement);
   }
   return statement ?? text;
@@ -365,7 +365,7 @@ async function write(db: Database, statement: string, binds: unknown[], transact
   const returning = `WITH p AS (${statement} RETURNING *) SELECT ${columns}, c.name AS category_name FROM p LEFT JOIN categories c ON c.id = ${column('category_id')}`;
   const [row] = transaction
     ? await db.sequelize.query<ProductRow>(returning, { bind: binds, type: QueryTypes.SELECT, transaction })
-    : await db.query<ProductRow>(returning, binds);
+    : await db.query<ProductRow>(named(returning), binds);
   return row ?? null;
 }
 
@@ -424,7 +424,7 @@ export async function createProductOnce(db: Database, request: IdempotencyReques
   type Outcome = ProductRow & Omit<StoredKey, 'request_hash'> & { locked: boolean; request_hash: string | null };
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const [found] = await db.query<Outcome>(text, binds);
+      const [found] = await db.query<Outcome>(named(text), binds);
       if (!found?.locked) throw inFlight();
       const { locked: _locked, request_hash: hash, status, body, location, ...row } = found;
       if (hash !== null) return replay({ request_hash: hash, status, body, location }, request);
