@@ -19,7 +19,7 @@ export async function keyed<T>(
   operation: Operation,
   input: unknown,
   work: (writes: KeyedWrites) => Promise<T>,
-  // A write the store can guard in one statement with its key (a create): used instead of `work` in `once`.
+  // A write the store guards in one statement with its key (a product create): used instead of `work` in `once`.
   inOneStatement?: (request: IdempotencyRequest, response: CreatedResponse) => Promise<Once<T>>,
 ): Promise<T> {
   if (ctx.idempotencyKey === undefined) return work(ctx.store);

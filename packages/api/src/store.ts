@@ -85,9 +85,9 @@ export interface CategoryStore {
   delete(id: number, signal?: AbortSignal, expectedVersion?: number): Promise<boolean>;
 }
 
-/** The writes a key can guard; inside `once` they run in the key's transaction. */
+/** The writes a key can guard in a transaction; inside `once` they run in the key's transaction (a product create has `createOnce`). */
 export interface KeyedWrites {
-  products: Pick<ProductStore, 'create' | 'upsertMany'>;
+  products: Pick<ProductStore, 'upsertMany'>;
   categories: Pick<CategoryStore, 'create'>;
 }
 

@@ -59,8 +59,6 @@ function keyedWrites(db: Database, transaction?: Transaction) {
   const run = runner(db);
   return {
     products: {
-      create: (fields: Parameters<typeof products.createProduct>[1], signal?: AbortSignal) =>
-        run(signal, async () => toProduct(await products.createProduct(db, fields, transaction))),
       /** Contract v1.2: every item created or updated by sku, in one statement; outcomes in input order. */
       upsertMany: (items: ProductBulkItem[], signal?: AbortSignal) => run(signal, () => upsertProducts(db, items, transaction)),
     },
@@ -87,7 +85,7 @@ export function createCatalogStore(db: Database, feed: ChangeFeed = createChange
 
   return {
     products: {
-      create: (...args: Parameters<typeof keyed.products.create>) => write(keyed.products.create(...args)),
+      create: (fields: ProductCreate, signal?: AbortSignal) => write(run(signal, async () => toProduct(await products.createProduct(db, fields)))),
       upsertMany: (...args: Parameters<typeof keyed.products.upsertMany>) => write(keyed.products.upsertMany(...args)),
       /** Contract v1.2: a create under an idempotency key, in one statement with the key; a replay's body is the stored row. */
       createOnce: (request: IdempotencyRequest, fields: ProductCreate, response: products.CreatedResponse, signal?: AbortSignal) =>

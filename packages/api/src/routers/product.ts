@@ -63,7 +63,7 @@ export const productRouter = router({
       'products.create',
       operations['products.create'],
       input,
-      (writes) => writes.products.create(input, ctx.signal),
+      () => ctx.store.products.create(input, ctx.signal),
       (request, response) => ctx.store.products.createOnce(request, input, response, ctx.signal),
     ),
   ),

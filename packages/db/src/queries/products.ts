@@ -1,11 +1,11 @@
 /**
- * Product queries. Writes are single statements (see `write`), the bulk upsert and keyed creates in Sequelize
- * transactions; the hot reads (a page, a search, one product) are single SQL statements on the database's own
+ * Product queries. Writes are single statements (see `write`, `createProductOnce`), the bulk upsert a Sequelize
+ * transaction; the hot reads (a page, a search, one product) are single SQL statements on the database's own
  * pool; every value a bound parameter, every column name taken from the model's attributes.
  */
 import { createHash } from 'node:crypto';
 import { EXACT_COUNT_LIMIT, INT32_MAX, type CountMode, type PageOptions, type ProductCreate, type ProductFilters, type ProductSortKey } from '@tradeos/contract';
-import { QueryTypes, type InferAttributes, type Transaction } from 'sequelize';
+import type { InferAttributes } from 'sequelize';
 import type { Database, NamedStatement } from '../connection.js';
 import { DataError, versionMismatch } from '../errors.js';
 import { decodeCursor, encodeCursor, fingerprint, type CursorValue } from './cursor.js';
@@ -354,29 +354,27 @@ function assignments(db: Database, patch: ProductPatch): [column: string, value:
 
 /**
  * A write as one statement, returning the changed row joined to its category: atomic without BEGIN/COMMIT round
- * trips; the database advances `version` and appends the change's event in the same statement (triggers). Inside a
- * caller's Sequelize transaction (an idempotency key's) it runs there; alone it runs on the pool this package owns,
- * like the hot reads: through `sequelize.query` the server spent 1471/1398 µs of CPU per W4/W5 request against
+ * trips; the database advances `version` and appends the change's event in the same statement (triggers). It runs on
+ * the pool this package owns, like the hot reads: through `sequelize.query` the server spent 1471/1398 µs of CPU per W4/W5 request against
  * 793/811 on the pool, 211/251 against 291/362 req/s (A/B alternating, /work/ab/abc.sh, 20 000 requests at 32
  * connections, same database; repeated: 709/670 µs against 519/502).
  */
-async function write(db: Database, statement: string, binds: unknown[], transaction?: Transaction): Promise<ProductRow | null> {
+async function write(db: Database, statement: string, binds: unknown[]): Promise<ProductRow | null> {
   const { column, columns } = sql(db);
-  const returning = `WITH p AS (${statement} RETURNING *) SELECT ${columns}, c.name AS category_name FROM p LEFT JOIN categories c ON c.id = ${column('category_id')}`;
-  const [row] = transaction
-    ? await db.sequelize.query<ProductRow>(returning, { bind: binds, type: QueryTypes.SELECT, transaction })
-    : await db.query<ProductRow>(named(returning), binds);
+  const [row] = await db.query<ProductRow>(
+    named(`WITH p AS (${statement} RETURNING *) SELECT ${columns}, c.name AS category_name FROM p LEFT JOIN categories c ON c.id = ${column('category_id')}`),
+    binds,
+  );
   return row ?? null;
 }
 
-export async function createProduct(db: Database, fields: ProductCreate, transaction?: Transaction): Promise<ProductRow> {
+export async function createProduct(db: Database, fields: ProductCreate): Promise<ProductRow> {
   const values = assignments(db, fields);
   const placeholders = values.map((_, index) => `$${index + 1}`).join(', ');
   const row = await write(
     db,
     `INSERT INTO products (${values.map(([column]) => column).join(', ')}) VALUES (${placeholders})`,
     values.map(([, value]) => value),
-    transaction,
   );
   return row!;
 }
