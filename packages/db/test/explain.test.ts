@@ -83,6 +83,14 @@ describe('query plans over 100 000 products', () => {
     expect(nodeTypes(all, 'product_search_name_lower_trgm_idx')).toEqual(['Bitmap Index Scan']);
   });
 
+  it('filter the list by a name pattern through the search copy and its trigram index, page and count alike', async () => {
+    const statement = await capture((target) => getProductsWithFilters(target, { q: 'ноутбук' }, { skip: 0, limit: 20, order: 'desc' }));
+    expect(statement.bind).toContain('%ноутбук%');
+    const { count, page } = parts(await plan(statement));
+    expect(nodeTypes(count, 'product_search_name_lower_trgm_idx')).toEqual(['Bitmap Index Scan']);
+    expect(page.map((n) => n['Relation Name'])).toContain('product_search');
+  });
+
   it('filter by category, price range and stock, sorted by price: the page from the index, the count index-only', async () => {
     const statement = await capture((target) =>
       getProductsWithFilters(target, { categoryId: electronics, minPrice: 1_000, maxPrice: 5_000, inStock: true }, { skip: 0, limit: 20, sortBy: 'price', order: 'asc' }),
