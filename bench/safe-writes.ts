@@ -30,7 +30,8 @@ const BULK_STREAMS = 2;
 async function deepCursor(base: string, rows: number): Promise<string> {
   let cursor: string | undefined;
   for (let walked = 0; walked < rows; walked += 100) {
-    const response = await fetch(`${base}/products?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+    // The last step takes only the rows still to walk: a catalog of exactly 100 000 has no page after its last row.
+    const response = await fetch(`${base}/products?limit=${Math.min(100, rows - walked)}${cursor ? `&cursor=${cursor}` : ''}`);
     const page = (await response.json()) as { next_cursor: string | null };
     if (!page.next_cursor) throw new Error(`the catalog holds fewer than ${rows} products`);
     cursor = page.next_cursor;

@@ -98,6 +98,9 @@ class Conditions {
   }
 }
 
+/** A name pattern's condition on `product_search` (alias `s`): ILIKE as a UTF-8 database folds case, through its trigram index. */
+const nameMatches = (where: Conditions, q: string) => `s.name_lower LIKE lower(${where.bind(`%${escapeLike(q)}%`)})`;
+
 function filterConditions(db: Database, filters: ProductFilters): Conditions {
   const { column } = sql(db);
   const where = new Conditions();
@@ -110,7 +113,7 @@ function filterConditions(db: Database, filters: ProductFilters): Conditions {
   if (filters.inStock !== undefined) where.add(`${column('quantity')} ${filters.inStock ? '>' : '='} 0`);
   // A name filter matches through the narrow search copy's trigram index (products.name has none: migration 2026.11.30T13.02.00).
   if (filters.q !== undefined) {
-    where.add(`${column('id')} IN (SELECT s.id FROM product_search s WHERE s.name_lower LIKE lower(${where.bind(`%${escapeLike(filters.q)}%`)}))`);
+    where.add(`${column('id')} IN (SELECT s.id FROM product_search s WHERE ${nameMatches(where, filters.q)})`);
   }
   return where;
 }
@@ -131,8 +134,12 @@ function totalSql(filters: ProductFilters, where: Conditions, count: CountMode):
     if (category === undefined) return counted(`WHERE category_key = ${where.bind(categoryId)}`);
     if (categoryId === undefined) return counted(`WHERE category_key IN (SELECT id FROM categories WHERE lower(name) = lower(${where.bind(category)}))`);
   }
-  if (count === 'estimated') return `SELECT count(*)::int AS total FROM (SELECT FROM products p ${where.where} LIMIT ${EXACT_COUNT_LIMIT + 1}) capped`;
-  return `SELECT count(*)::int AS total FROM products p ${where.where}`;
+  const { q, ...rest } = others;
+  // A name pattern alone counts its matches in the search copy (one narrow row per product) without visiting products.
+  const nameOnly = q !== undefined && categoryId === undefined && category === undefined && !Object.values(rest).some((value) => value !== undefined);
+  const matches = nameOnly ? `SELECT FROM product_search s WHERE ${nameMatches(where, q)}` : `SELECT FROM products p ${where.where}`;
+  if (count === 'estimated') return `SELECT count(*)::int AS total FROM (${matches} LIMIT ${EXACT_COUNT_LIMIT + 1}) capped`;
+  return `SELECT count(*)::int AS total FROM (${matches}) matched`;
 }
 
 /**
@@ -196,7 +203,7 @@ async function page(db: Database, filters: ProductFilters, order: (where: Condit
 function searchConditions(db: Database, q: string, filters: ProductFilters): { from: string; where: Conditions } {
   const { q: _q, ...others } = filters;
   const where = filterConditions(db, others);
-  where.add(`s.name_lower LIKE lower(${where.bind(`%${escapeLike(q)}%`)})`);
+  where.add(nameMatches(where, q));
   const joined = Object.values(others).some((value) => value !== undefined);
   return { from: joined ? `product_search s JOIN products p ON ${sql(db).column('id')} = s.id` : 'product_search s', where };
 }

@@ -2,7 +2,7 @@
  * Contract v1.2: bulk upsert by sku, set-based. One INSERT … ON CONFLICT (sku) DO UPDATE statement writes every
  * item (atomic without BEGIN/COMMIT); the version trigger and the change feed fire only for rows it really changed.
  */
-import type { BulkStatus, ProductBulkItem } from '@tradeos/contract';
+import { ProductBulkItem, type BulkStatus } from '@tradeos/contract';
 import { QueryTypes, type Transaction } from 'sequelize';
 import type { Database } from '../connection.js';
 import { DataError } from '../errors.js';
@@ -13,8 +13,42 @@ export interface UpsertOutcome {
   status: BulkStatus;
 }
 
-// The fields an item may leave out: an update keeps the product's value, a create takes the column's default.
-const OPTIONAL = ['description', 'quantity', 'category_id'] as const;
+interface ItemColumn {
+  /** The contract's field. */
+  field: string;
+  /** Its column's name, the key of the item's JSON row. */
+  name: string;
+  /** The same, quoted. */
+  column: string;
+  /** An item may leave it out: an update keeps the product's value, a create takes the model's default. */
+  optional: boolean;
+  /** The model's default as an SQL literal, if it has one. */
+  fallback: string | undefined;
+}
+
+const columnsCache = new WeakMap<object, ItemColumn[]>();
+
+/**
+ * The columns a bulk item writes: the fields of the contract's item that are attributes of the model (its
+ * `category`, a name, arrives as `category_id`), with what the model says of each. A new product column the
+ * contract's item takes is written here without another list to keep.
+ */
+function itemColumns(db: Database): ItemColumn[] {
+  let cached = columnsCache.get(db.Product);
+  if (!cached) {
+    const attributes = db.Product.getAttributes() as Record<string, { field?: string; defaultValue?: unknown }>;
+    const quote = (name: string) => db.sequelize.getQueryInterface().quoteIdentifier(name);
+    cached = Object.entries(ProductBulkItem.shape)
+      .filter(([field]) => field in attributes)
+      .map(([field, schema]) => {
+        const { field: name = field, defaultValue } = attributes[field]!;
+        const fallback = defaultValue === undefined ? undefined : db.sequelize.escape(defaultValue as string | number);
+        return { field, name, column: quote(name), optional: schema.safeParse(undefined).success, fallback };
+      });
+    columnsCache.set(db.Product, cached);
+  }
+  return cached;
+}
 
 /** Each item's category as an id: `category` (a name, any letter case) looked up; an unknown one is a 422 naming the item. */
 async function categoryIds(db: Database, items: ProductBulkItem[], transaction?: Transaction): Promise<(number | null | undefined)[]> {
@@ -49,27 +83,35 @@ async function categoryIds(db: Database, items: ProductBulkItem[], transaction?:
  */
 export async function upsertProducts(db: Database, items: ProductBulkItem[], transaction?: Transaction): Promise<UpsertOutcome[]> {
   const categories = await categoryIds(db, items, transaction);
-  const rows = items.map((item, ord) => ({ ...item, category: undefined, price: item.price.toFixed(2), category_id: categories[ord], ord }));
+  const columns = itemColumns(db);
+  const value = (item: ProductBulkItem, index: number, field: string): unknown =>
+    field === 'category_id' ? categories[index] : field === 'price' ? item.price.toFixed(2) : item[field as keyof ProductBulkItem];
+  // Each item as a row of its columns (money as exact decimal text); the input order is the row's ordinality.
+  const rows = items.map((item, index) => Object.fromEntries(columns.map(({ field, name }) => [name, value(item, index, field)])));
   // Per sku, the optional fields the item gave: jsonb_exists() on this array decides keep or overwrite.
-  const given = Object.fromEntries(rows.map((row) => [row.sku, OPTIONAL.filter((field) => row[field] !== undefined)]));
+  const given = Object.fromEntries(
+    items.map((item, index) => [item.sku, columns.filter(({ field, optional }) => optional && value(item, index, field) !== undefined).map(({ field }) => field)]),
+  );
   const isGiven = (field: string) => `jsonb_exists($2::jsonb -> EXCLUDED.sku, '${field}')`;
-  const set = OPTIONAL.map((field) => `${field} = CASE WHEN ${isGiven(field)} THEN EXCLUDED.${field} ELSE p.${field} END`).join(', ');
-  const differs = OPTIONAL.map((field) => `(${isGiven(field)} AND p.${field} IS DISTINCT FROM EXCLUDED.${field})`).join(' OR ');
+  const written = columns.filter(({ field }) => field !== 'sku');
+  const set = written
+    .map(({ field, column, optional: keep }) => (keep ? `${column} = CASE WHEN ${isGiven(field)} THEN EXCLUDED.${column} ELSE p.${column} END` : `${column} = EXCLUDED.${column}`))
+    .join(', ');
+  const differs = written.map(({ field, column, optional: keep }) => `(${keep ? `${isGiven(field)} AND ` : ''}p.${column} IS DISTINCT FROM EXCLUDED.${column})`).join(' OR ');
   const outcomes = await db.sequelize.query<{ sku: string; id: number | null; status: BulkStatus }>(
     `WITH input AS (
-       SELECT * FROM jsonb_to_recordset($1::jsonb)
-         AS i(ord int, sku text, name text, price numeric, description text, quantity int, category_id int)
+       SELECT * FROM jsonb_populate_recordset(NULL::products, $1::jsonb) WITH ORDINALITY AS i
      ), changed AS (
-       INSERT INTO products AS p (sku, name, price, description, quantity, category_id)
-       SELECT sku, name, price, description, coalesce(quantity, 0), category_id FROM input ORDER BY sku
-       ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price, ${set}
-       WHERE p.name <> EXCLUDED.name OR p.price <> EXCLUDED.price OR ${differs}
+       INSERT INTO products AS p (${columns.map(({ column }) => column).join(', ')})
+       SELECT ${columns.map(({ column, fallback }) => (fallback === undefined ? column : `coalesce(${column}, ${fallback})`)).join(', ')} FROM input ORDER BY sku
+       ON CONFLICT (sku) DO UPDATE SET ${set}
+       WHERE ${differs}
        RETURNING p.id, p.sku, (p.xmax = 0) AS created
      )
      SELECT i.sku, coalesce(c.id, e.id) AS id,
             CASE WHEN c.id IS NULL THEN 'unchanged' WHEN c.created THEN 'created' ELSE 'updated' END AS status
      FROM input i LEFT JOIN changed c ON c.sku = i.sku LEFT JOIN products e ON e.sku = i.sku
-     ORDER BY i.ord`,
+     ORDER BY i.ordinality`,
     { bind: [JSON.stringify(rows), JSON.stringify(given)], type: QueryTypes.SELECT, transaction },
   );
   // An unchanged row committed by a concurrent bulk after this statement's snapshot has no id here: read it now.
