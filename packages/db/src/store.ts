@@ -40,11 +40,15 @@ async function* followClassified<T>(events: AsyncGenerator<T>, db: Database): As
   }
 }
 
-/** Runs one store call: bounded by `signal`, its outcome reported to the database's availability, failures classified. */
-function runner(db: Database) {
+/**
+ * Runs one store call: bounded by `signal`, its outcome reported to the database's availability, failures classified.
+ * `settled`, when given, is called once the work itself settles, also when `signal` gave up on it first.
+ */
+function runner(db: Database, settled?: () => void) {
   return async <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> => {
+    const running = settled ? work().finally(settled) : work();
     try {
-      const result = await (signal ? abortable(work(), signal) : work());
+      const result = await (signal ? abortable(running, signal) : running);
       db.report(undefined);
       return result;
     } catch (error) {
@@ -55,8 +59,7 @@ function runner(db: Database) {
 }
 
 /** The writes an idempotency key can guard, inside the key's transaction when given one. */
-function keyedWrites(db: Database, transaction?: Transaction) {
-  const run = runner(db);
+function keyedWrites(db: Database, transaction?: Transaction, run = runner(db)) {
   return {
     products: {
       /** Contract v1.2: every item created or updated by sku, in one statement; outcomes in input order. */
@@ -74,30 +77,24 @@ export type KeyedWrites = ReturnType<typeof keyedWrites>;
 /** The store over `db`; its writes wake the change feed's readers (`feed`, which the caller starts and closes). */
 export function createCatalogStore(db: Database, feed: ChangeFeed = createChangeFeed(db)) {
   const run = runner(db);
-  const keyed = keyedWrites(db);
-
-  /** A write: once it committed, the change feed learns of it at once (here, and through NOTIFY elsewhere). */
-  const write = async <T>(work: Promise<T>): Promise<T> => {
-    const result = await work;
-    feed.written();
-    return result;
-  };
+  // A write: once it settled, the change feed learns of it at once (here, and through NOTIFY elsewhere). Also when
+  // its caller gave up first (a client that left, a deadline): the statement may still have committed.
+  const write = runner(db, () => feed.written());
+  const keyed = keyedWrites(db, undefined, write);
 
   return {
     products: {
-      create: (fields: ProductCreate, signal?: AbortSignal) => write(run(signal, async () => toProduct(await products.createProduct(db, fields)))),
-      upsertMany: (...args: Parameters<typeof keyed.products.upsertMany>) => write(keyed.products.upsertMany(...args)),
+      create: (fields: ProductCreate, signal?: AbortSignal) => write(signal, async () => toProduct(await products.createProduct(db, fields))),
+      upsertMany: keyed.products.upsertMany,
       /** Contract v1.2: a create under an idempotency key, in one statement with the key; a replay's body is the stored row. */
       createOnce: (request: IdempotencyRequest, fields: ProductCreate, response: products.CreatedResponse, signal?: AbortSignal) =>
-        write(
-          run(signal, async (): Promise<Once<Product>> => {
-            const outcome = await products.createProductOnce(db, request, fields, response);
-            if (!outcome.replayed) return { replayed: false, value: toProduct(outcome.value) };
-            // A key stored by a transaction's create (before this path) holds the response itself, not the row.
-            const stored = outcome.response.body as Json<ProductRow> | Product;
-            return { replayed: true, response: { ...outcome.response, body: 'category_name' in stored ? toProduct(withDates(stored)) : stored } };
-          }),
-        ),
+        write(signal, async (): Promise<Once<Product>> => {
+          const outcome = await products.createProductOnce(db, request, fields, response);
+          if (!outcome.replayed) return { replayed: false, value: toProduct(outcome.value) };
+          // A key stored by a transaction's create (before this path) holds the response itself, not the row.
+          const stored = outcome.response.body as Json<ProductRow> | Product;
+          return { replayed: true, response: { ...outcome.response, body: 'category_name' in stored ? toProduct(withDates(stored)) : stored } };
+        }),
       list: (filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
         run(signal, async () => toPage(await products.getProductsWithFilters(db, filters, page, signal))),
       search: (q: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
@@ -106,23 +103,21 @@ export function createCatalogStore(db: Database, feed: ChangeFeed = createChange
         run(signal, async () => orNull(await products.getProductsByCategory(db, category, filters, page, signal), toPage)),
       byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await products.getProductById(db, id, signal), toProduct)),
       update: (id: number, patch: ProductPatch, signal?: AbortSignal, expectedVersion?: number) =>
-        write(run(signal, async () => orNull(await products.updateProduct(db, id, patch, expectedVersion), toProduct))),
+        write(signal, async () => orNull(await products.updateProduct(db, id, patch, expectedVersion), toProduct)),
       changeQuantity: (id: number, change: QuantityChange, signal?: AbortSignal, expectedVersion?: number) =>
-        write(
-          run(signal, async () => {
-            const result = await products.updateProductQuantity(db, id, change, expectedVersion);
-            return result.status === 'ok' ? { status: result.status, product: toProduct(result.row) } : result;
-          }),
-        ),
-      delete: (id: number, signal?: AbortSignal, expectedVersion?: number) => write(run(signal, () => products.deleteProduct(db, id, expectedVersion))),
+        write(signal, async () => {
+          const result = await products.updateProductQuantity(db, id, change, expectedVersion);
+          return result.status === 'ok' ? { status: result.status, product: toProduct(result.row) } : result;
+        }),
+      delete: (id: number, signal?: AbortSignal, expectedVersion?: number) => write(signal, () => products.deleteProduct(db, id, expectedVersion)),
     },
     categories: {
-      create: (...args: Parameters<typeof keyed.categories.create>) => write(keyed.categories.create(...args)),
+      create: keyed.categories.create,
       list: (signal?: AbortSignal) => run(signal, async () => (await categories.listCategories(db)).map(toCategory)),
       byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await categories.getCategoryById(db, id), toCategory)),
       update: (id: number, patch: CategoryPatch, signal?: AbortSignal, expectedVersion?: number) =>
-        write(run(signal, async () => orNull(await categories.updateCategory(db, id, patch, expectedVersion), toCategory))),
-      delete: (id: number, signal?: AbortSignal, expectedVersion?: number) => write(run(signal, () => categories.deleteCategory(db, id, expectedVersion))),
+        write(signal, async () => orNull(await categories.updateCategory(db, id, patch, expectedVersion), toCategory)),
+      delete: (id: number, signal?: AbortSignal, expectedVersion?: number) => write(signal, () => categories.deleteCategory(db, id, expectedVersion)),
     },
     events: {
       page: (query: FeedQuery & { limit: number }, signal?: AbortSignal) => run(signal, () => feed.page(query, signal)),
@@ -134,7 +129,7 @@ export function createCatalogStore(db: Database, feed: ChangeFeed = createChange
      * stored response. `respond` gives the status and Location stored beside the result.
      */
     once: <T>(request: IdempotencyRequest, respond: (value: T) => Omit<StoredResponse, 'body'>, work: (writes: KeyedWrites) => Promise<T>, signal?: AbortSignal) =>
-      write(run(signal, () => once(db, request, respond, (transaction) => work(keyedWrites(db, transaction))))),
+      write(signal, () => once(db, request, respond, (transaction) => work(keyedWrites(db, transaction)))),
     /** Deletes idempotency keys past their 24 hours, in small batches; returns how many. */
     purgeIdempotencyKeys: () => run(undefined, () => purgeIdempotencyKeys(db)),
     ping: (timeoutMs: number) => db.ping(timeoutMs),

@@ -163,6 +163,25 @@ describe('the change feed reader', () => {
     expect(followed).toEqual(['Будильник', 'Второй']);
   });
 
+  it('is woken by a write whose caller gave up first: the statement still commits, and its event is not left to the poll', async () => {
+    const quiet = createChangeFeed(db, { pollMs: 60_000 });
+    const writer = createCatalogStore(db, quiet);
+    try {
+      await quiet.start();
+      const start = await latestId();
+      const { horizon } = await quiet.page({ after: start, limit: 1 });
+      const began = Date.now();
+      const woken = quiet.wait(horizon, { after: start }, 10_000);
+      await expect(writer.products.create({ name: 'Брошенный', price: 1, quantity: 1 }, AbortSignal.abort())).rejects.toMatchObject({ kind: 'timeout' });
+      await woken;
+      expect(Date.now() - began).toBeLessThan(2_000);
+      const { items } = await quiet.page({ after: start, limit: 10 });
+      expect(items.map((event) => (event.data as { name: string }).name)).toEqual(['Брошенный']);
+    } finally {
+      await quiet.close();
+    }
+  });
+
   it('prunes old events in batches behind a watermark; a cursor before it is gone, no cursor starts at it', async () => {
     const pruning = createChangeFeed(db, { pruneBatch: 2 });
     await pruning.start();
