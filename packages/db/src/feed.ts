@@ -1,36 +1,31 @@
 /**
- * The change feed's reader: which events may be handed out (a commit-safe horizon), wake-ups through LISTEN/NOTIFY
- * on a dedicated connection, pages and endless follows for consumers, and retention. The events themselves are
- * appended by the database's triggers (migration 2026.11.30T10.00.00), in the transaction of every change.
- *
- * Why a horizon: event ids come from a sequence, so a transaction holding id 10 may commit after one holding id 11;
- * a reader that handed out 11 and moved on would never see 10. The horizon is an id below which no event can still
- * appear: read M = the sequence's last value, then (in a later statement) a snapshot S. Every id <= M was taken by a
- * transaction that had its xid before S (an event row is written after the row it records), so that transaction had
- * either finished by S or was running then. Once every transaction running at S has ended, every event <= M is
- * committed or rolled back for good, and a reader may serve `id <= M`. (Running at S: S's xip, plus running xids at
- * or past S's xmax, which a snapshot leaves out: see Candidate.) Not sound for two-phase commit (PREPARE TRANSACTION),
- * which the catalog does not use.
+ * The change feed's reader: pages and endless follows for consumers, and retention. The events themselves are
+ * appended by the database's triggers (migration 2026.11.30T10.00.00), in the transaction of every change. Which
+ * events may be handed out (the commit-safe horizon) is found by a thread of its own (`feed-horizon.ts`), which also
+ * holds the dedicated connection that LISTENs for other processes' writes; each advance of the horizon arrives here
+ * with its events and wakes the waiting readers.
  */
+import { Worker } from 'node:worker_threads';
 import type { Event, EventType } from '@tradeos/contract';
-import pg from 'pg';
 import { within, type Database } from './connection.js';
 import { DataError } from './errors.js';
-import { toCategory, toProduct, withDates, type Json } from './rows.js';
-import type { CategoryRow } from './queries/categories.js';
-import type { ProductRow } from './queries/products.js';
+import type { Advance, FromHorizon, HorizonSettings, ToHorizon } from './feed-horizon.js';
+import { EVENT_COLUMNS, toEvent, type EventRow } from './rows.js';
 
-const CHANNEL = 'tradeos_events';
 // Any constant that no other advisory lock of this database uses: one pruner at a time across instances.
 const PRUNE_LOCK = 7_214_016_001;
+
 
 export interface FeedOptions {
   /** Events older than this are pruned (default 7). */
   retentionDays?: number;
   /** Fallback for writers that send no NOTIFY (psql, the import CLI): how often the horizon is checked anyway. */
   pollMs?: number;
-  /** At most one NOTIFY per this many milliseconds from this process. */
-  notifyEveryMs?: number;
+  /**
+   * The horizon's pace while writes keep coming (default 2): at most one step, and one NOTIFY to the other
+   * processes, per this many milliseconds. A step costs the database about 0.3 ms.
+   */
+  tickEveryMs?: number;
   /** How often retention runs (each run prunes in batches of `pruneBatch`). */
   pruneEveryMs?: number;
   pruneBatch?: number;
@@ -52,217 +47,87 @@ export interface FeedPage {
   horizon: string;
 }
 
-/** Events that became safe together: those with ids in (from, to], or undefined when there were too many to carry. */
-interface Advance {
-  from: bigint;
-  to: bigint;
-  events: Event[] | undefined;
-}
-
-interface EventRow {
-  id: string;
-  type: EventType;
-  entity: 'product' | 'category';
-  entity_id: number;
-  version: number;
-  occurred_at: Date;
-  data: Record<string, unknown> | null;
-}
-
-/** An event row as the contract's Event; `data` goes through the same mapping the API's reads use. */
-function toEvent(row: EventRow): Event {
-  const data = row.data && (row.entity === 'product' ? toProduct(withDates(row.data as Json<ProductRow>)) : toCategory(withDates(row.data as Json<CategoryRow>)));
-  return { id: row.id, type: row.type, entity: row.entity, entity_id: row.entity_id, version: row.version, occurred_at: row.occurred_at.toISOString(), data };
-}
-
-const EVENT_COLUMNS = 'e.id::text AS id, e.type, e.entity, e.entity_id, e.version, e.occurred_at, e.data';
-// Events the largest in-memory fan-out carries; past it, each follower reads its own pages.
-const FANOUT_MAX = 1_000;
 const PAGE = 500;
-// Two statements of one simple query, each with its own snapshot: the second is taken after the first read the
-// sequence, and the xid it takes bounds every xid assigned before that snapshot (see Candidate).
-// A third lists the transactions of other databases of the server (a snapshot lists them too), which cannot hold
-// one of this database's events: they need not be waited for. (A role that may not see other sessions sees none.)
-const TICK = [
-  'SELECT last_value::text AS last, is_called FROM events_id_seq',
-  'SELECT pg_current_snapshot()::text AS snapshot, pg_current_xact_id()::text AS next',
-  'SELECT array(SELECT backend_xid::text FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()) AS elsewhere',
-].join('; ');
-
-/**
- * Events up to `through` are safe once every transaction that may hold one has ended: those in the snapshot's xip,
- * and those at or past its xmax (a snapshot leaves running xids >= xmax out of xip) but below `to`, an xid assigned
- * right after the snapshot, so above every xid assigned before it. After one more tick both are an explicit `xip`.
- */
-interface Candidate {
-  through: bigint;
-  xip: Set<string>;
-  from: bigint;
-  to: bigint;
-}
 
 const gone = () => new DataError('gone', 'The events after this cursor are no longer kept; resync and follow from the newest event');
 const matches = (types: EventType[] | undefined) => (event: Event) => !types || types.includes(event.type);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The horizon's thread: its compiled module, or from the TypeScript source (the package's own tests) through tsx. */
+function startThread(settings: HorizonSettings): Worker {
+  const options = { workerData: settings, resourceLimits: { maxOldGenerationSizeMb: 64 } };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./feed-horizon.js', import.meta.url), options);
+  const source = JSON.stringify(new URL('./feed-horizon.ts', import.meta.url).href);
+  return new Worker(`import { register } from 'tsx/esm/api'; register(); await import(${source});`, { ...options, eval: true });
+}
 
 export function createChangeFeed(db: Database, options: FeedOptions = {}) {
-  const { retentionDays = 7, pollMs = 250, notifyEveryMs = 5, pruneEveryMs = 60_000, pruneBatch = 1_000, onError = () => undefined } = options;
-  let client: pg.Client | undefined;
+  const { retentionDays = 7, pollMs = 250, tickEveryMs = 2, pruneEveryMs = 60_000, pruneBatch = 1_000, onError = () => undefined } = options;
+  let thread: Worker | undefined;
   let started = false;
   let closed = false;
   let horizon = -1n;
-  let candidates: Candidate[] = [];
-  let ticking: Promise<void> | undefined;
-  let again = false;
-  let lastNotify = 0;
-  let notifyDue = false;
-  let poll: NodeJS.Timeout | undefined;
   let pruner: NodeJS.Timeout | undefined;
-  let reconnect: NodeJS.Timeout | undefined;
+  let restart: NodeJS.Timeout | undefined;
   let firstHorizon: Promise<void> | undefined;
   let resolveFirst: () => void = () => undefined;
+  let resolveClosed: () => void = () => undefined;
   const listeners = new Set<(advance: Advance) => void>();
 
-  /** One step of the horizon: settle earlier candidates against a fresh snapshot, and take a new candidate. */
-  async function tick(connection: pg.Client): Promise<void> {
-    // A NOTIFY this process owes the others rides along, at most one per `notifyEveryMs`.
-    const notify = notifyDue && Date.now() - lastNotify >= notifyEveryMs;
-    if (notify) {
-      notifyDue = false;
-      lastNotify = Date.now();
-    }
-    // With followers, the events past the horizon come along in a last statement (its snapshot is later than the
-    // one that settles a candidate, so every event up to a new horizon is in it); `horizon` is our own number.
-    const prefetch = listeners.size > 0 && horizon >= 0n;
-    const statements = [...(notify ? [`NOTIFY ${CHANNEL}`] : []), TICK, ...(prefetch ? [`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id > ${horizon} ORDER BY e.id LIMIT ${FANOUT_MAX + 1}`] : [])];
-    const results = (await connection.query(statements.join('; '))) as unknown as pg.QueryResult[];
-    const [sequence, snapshot, others, ahead] = results.slice(notify ? 1 : 0) as [
-      pg.QueryResult<{ last: string; is_called: boolean }>,
-      pg.QueryResult<{ snapshot: string; next: string }>,
-      pg.QueryResult<{ elsewhere: string[] }>,
-      pg.QueryResult<EventRow> | undefined,
-    ];
-    const seq = sequence.rows[0]!;
-    const through = seq.is_called ? BigInt(seq.last) : 0n;
-    const [, xmax = '0', xipText = ''] = snapshot.rows[0]!.snapshot.split(':');
-    // pg_stat_activity shows 32-bit xids, the snapshot 64-bit ones (epoch and xid): compare their low 32 bits.
-    const elsewhere = new Set(others.rows[0]!.elsewhere);
-    const running = (xipText ? xipText.split(',') : []).filter((xid) => !elsewhere.has(String(BigInt(xid) & 0xffff_ffffn)));
+  const tell = (message: ToHorizon) => thread?.postMessage(message);
 
-    let settled = horizon < 0n ? 0n : horizon;
-    const waiting: Candidate[] = [];
-    for (const candidate of candidates) {
-      // This snapshot lists every transaction still running below its xmax, which is past the candidate's bound.
-      const still = running.filter((xid) => candidate.xip.has(xid) || (BigInt(xid) >= candidate.from && BigInt(xid) < candidate.to));
-      if (!still.length) {
-        if (candidate.through > settled) settled = candidate.through;
-      } else {
-        waiting.push({ through: candidate.through, xip: new Set(still), from: 0n, to: 0n });
-      }
+  /** The thread's news: the first horizon, each advance (handed to every follower), failures, its end. */
+  function heard(message: FromHorizon): void {
+    if (message.kind === 'ready') {
+      if (message.horizon > horizon) horizon = message.horizon;
+      resolveFirst();
+    } else if (message.kind === 'advance') {
+      if (message.to <= horizon) return;
+      horizon = message.to;
+      for (const listener of listeners) listener(message);
+    } else if (message.kind === 'error') {
+      onError(Object.assign(new Error(message.message), { name: message.name, code: message.code }));
+    } else {
+      resolveClosed();
     }
-    // A candidate waiting on a superset of what a newer one waits on settles no earlier than it: drop it.
-    candidates = waiting.filter((older, index) => !waiting.slice(index + 1).some((newer) => [...newer.xip].every((xid) => older.xip.has(xid))));
-    if (through > settled) candidates.push({ through, xip: new Set(running), from: BigInt(xmax), to: BigInt(snapshot.rows[0]!.next) });
-    // The first tick only takes a candidate; from the second on the horizon stands on a settled one.
-    if (horizon < 0n) {
-      horizon = settled;
-      if (!candidates.length) resolveFirst();
-      return;
-    }
-    if (settled > horizon) advance(settled, ahead?.rows);
-    resolveFirst();
   }
 
-  /** Moves the horizon to `to` and hands the events up to it to every follower (all of them, or none when too many). */
-  function advance(to: bigint, ahead: EventRow[] | undefined): void {
-    const from = horizon;
-    const complete = ahead !== undefined && (ahead.length <= FANOUT_MAX || BigInt(ahead.at(-1)!.id) > to);
-    const events = complete ? ahead.filter((row) => BigInt(row.id) <= to).map(toEvent) : undefined;
-    horizon = to;
-    for (const listener of listeners) listener({ from, to, events });
-  }
-
-  /** Ticks until nothing is pending: at once on a wake-up, then every few milliseconds while candidates wait. */
-  function requestTick(): void {
-    if (ticking) {
-      again = true;
-      return;
-    }
-    ticking = (async () => {
-      do {
-        again = false;
-        const connection = client;
-        if (!connection) break;
-        try {
-          await tick(connection);
-        } catch (error) {
-          onError(error);
-          drop(connection);
-          break;
-        }
-        // At most one tick per `notifyEveryMs` however many writes arrive: a busy writer gets a bounded cost.
-        if (again || candidates.length || notifyDue) await sleep(notifyEveryMs);
-      } while ((again || candidates.length > 0 || notifyDue) && client);
-    })().finally(() => (ticking = undefined));
-  }
-
-  function drop(connection: pg.Client): void {
-    if (client !== connection) return;
-    client = undefined;
-    void connection.end().catch(() => undefined);
-    if (!closed) reconnect = setTimeout(() => void connect(), 1_000);
-  }
-
-  async function connect(): Promise<void> {
-    const connection = new pg.Client({
-      connectionString: db.url,
-      application_name: 'tradeos-catalog-feed',
-      connectionTimeoutMillis: db.connectTimeoutMs,
-      statement_timeout: 5_000,
-      query_timeout: 6_000,
+  /** Starts the thread; should it ever end unasked, a new one goes on from the horizon this one reached. */
+  function spawn(): void {
+    const current = startThread({ url: db.url, connectTimeoutMs: db.connectTimeoutMs, pollMs, tickEveryMs, horizon });
+    thread = current;
+    current.on('message', heard);
+    current.on('error', onError);
+    current.on('exit', () => {
+      if (thread !== current) return;
+      thread = undefined;
+      resolveClosed();
+      if (!closed) restart = setTimeout(spawn, 1_000);
     });
-    connection.on('notification', requestTick);
-    connection.on('error', (error) => {
-      onError(error);
-      drop(connection);
-    });
-    connection.on('end', () => drop(connection));
-    try {
-      await connection.connect();
-      // Each tick takes an xid and commits; it need not wait for its commit record's flush.
-      await connection.query(`SET synchronous_commit = off; LISTEN ${CHANNEL}`);
-    } catch (error) {
-      onError(error);
-      client = connection;
-      drop(connection);
-      return;
-    }
-    if (closed) {
-      await connection.end();
-      return;
-    }
-    client = connection;
-    // Anything committed while the connection was down is caught up by this first tick.
-    requestTick();
+    if (listeners.size) tell({ kind: 'followers', present: true });
   }
 
-  /** Opens the dedicated connection, the fallback poll and retention; resolves once the first horizon is known. */
+  /** Adds or removes a follower; the thread reads events ahead for the fan-out only while there are any. */
+  function follower(listener: (advance: Advance) => void, present: boolean): void {
+    const had = listeners.size > 0;
+    if (present) listeners.add(listener);
+    else listeners.delete(listener);
+    if (had !== listeners.size > 0) tell({ kind: 'followers', present: !had });
+  }
+
+  /** Starts the horizon's thread and retention; resolves once the first horizon is known. */
   function start(): Promise<void> {
     if (!started) {
       started = true;
       firstHorizon = new Promise((resolve) => (resolveFirst = resolve));
-      poll = setInterval(requestTick, pollMs);
       pruner = setInterval(() => void prune().catch(onError), pruneEveryMs);
-      void connect();
+      spawn();
     }
     return firstHorizon!;
   }
 
-  /** Called after a write of this process committed: wakes the local readers now and the other processes by NOTIFY. */
+  /** Called once a write of this process settled (it may have committed): wakes the local readers, and the other processes by NOTIFY. */
   function written(): void {
-    if (!started || closed) return;
-    notifyDue = true;
-    requestTick();
+    if (started && !closed) tell({ kind: 'written' });
   }
 
   /** Events in (after, upTo] of the given types, with the retention watermark read in the same snapshot. */
@@ -307,7 +172,7 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        listeners.delete(listener);
+        follower(listener, false);
         signal?.removeEventListener('abort', done);
         resolve();
       };
@@ -316,7 +181,7 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
       };
       const timer = setTimeout(done, timeoutMs);
       signal?.addEventListener('abort', done, { once: true });
-      listeners.add(listener);
+      follower(listener, true);
       if (horizon > BigInt(since)) done();
     });
   }
@@ -337,7 +202,7 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
       wake();
     };
     const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    listeners.add(listener);
+    follower(listener, true);
     try {
       let after = query.after;
       let cursor: bigint;
@@ -367,7 +232,7 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
         }
       }
     } finally {
-      listeners.delete(listener);
+      follower(listener, false);
     }
   }
 
@@ -422,14 +287,18 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
     },
     async close() {
       closed = true;
-      clearInterval(poll);
       clearInterval(pruner);
-      clearTimeout(reconnect);
-      const connection = client;
-      client = undefined;
+      clearTimeout(restart);
       resolveFirst();
-      await ticking;
-      await connection?.end().catch(() => undefined);
+      const current = thread;
+      if (!current) return;
+      // The thread ends its connection and says so; then it goes.
+      await new Promise<void>((resolve) => {
+        resolveClosed = resolve;
+        tell({ kind: 'close' });
+      });
+      thread = undefined;
+      await current.terminate();
     },
   };
 }

@@ -1,5 +1,5 @@
 /** Database rows as the contract's resources: the one mapping the API's reads and the change feed's events share. */
-import type { Category, Product } from '@tradeos/contract';
+import type { Category, Event, EventType, Product } from '@tradeos/contract';
 import type { CategoryRow } from './queries/categories.js';
 import type { ProductRow } from './queries/products.js';
 
@@ -37,3 +37,22 @@ export function toCategory(row: CategoryRow): Category {
 /** A row as PostgreSQL's `to_jsonb` writes it (an event's data, a stored idempotent create): timestamps as text. */
 export type Json<R> = Omit<R, 'created_at' | 'updated_at'> & { created_at: string; updated_at: string };
 export const withDates = <R>(data: Json<R>): R => ({ ...data, created_at: new Date(data.created_at), updated_at: new Date(data.updated_at) }) as R;
+
+/** An event row as the change feed reads it (`EVENT_COLUMNS` of `events e`). */
+export interface EventRow {
+  id: string;
+  type: EventType;
+  entity: 'product' | 'category';
+  entity_id: number;
+  version: number;
+  occurred_at: Date;
+  data: Record<string, unknown> | null;
+}
+
+export const EVENT_COLUMNS = 'e.id::text AS id, e.type, e.entity, e.entity_id, e.version, e.occurred_at, e.data';
+
+/** An event row as the contract's Event; `data` goes through the same mapping the API's reads use. */
+export function toEvent(row: EventRow): Event {
+  const data = row.data && (row.entity === 'product' ? toProduct(withDates(row.data as Json<ProductRow>)) : toCategory(withDates(row.data as Json<CategoryRow>)));
+  return { id: row.id, type: row.type, entity: row.entity, entity_id: row.entity_id, version: row.version, occurred_at: row.occurred_at.toISOString(), data };
+}
