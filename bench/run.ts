@@ -55,6 +55,8 @@ async function prepare(port: number): Promise<void> {
   const db = createDatabase({ url: server.url, statementTimeoutMs: 0, queryTimeoutMs: 60 * 60_000 });
   try {
     await createMigrator(db).up();
+    // F1 times commit → callback from each transaction's own commit time; the setting takes effect with the next start.
+    await db.sequelize.query('ALTER SYSTEM SET track_commit_timestamp = on');
     await seed(db);
     // A run that stopped midway leaves its write workloads' products behind: every run starts from the same catalog, vacuumed.
     await db.sequelize.query(`DELETE FROM products WHERE name IN ('Бенчмарк товар', 'Бенчмарк идемпотентный') OR sku LIKE 'BENCH-BULK-%'`);
@@ -222,7 +224,7 @@ async function main(): Promise<void> {
   const create = JSON.stringify({ name: 'Бенчмарк товар', price: 99.99, quantity: 1 });
   await run('W5 POST /products', () => cannon('W5 POST /products', base, { requests: [{ method: 'POST', path: '/products', headers: json, body: create }] }));
   await run('W5 tRPC products.create', () => cannon('W5 tRPC products.create', base, { requests: [{ method: 'POST', path: '/trpc/products.create', headers: json, body: create }] }));
-  await feedWorkloads({ base, pid: server.pid!, cannon, run, rss, log: (line) => process.stderr.write(`${line}\n`) });
+  await feedWorkloads({ base, admin, pid: server.pid!, cannon, run, rss, log: (line) => process.stderr.write(`${line}\n`) });
   clearInterval(sampler);
   await admin.query(`DELETE FROM products WHERE name = 'Бенчмарк товар'`);
   const safe = process.env.BENCH_SAFE_WRITES === 'false' ? undefined : await safeWrites(base, cannon, admin, DURATION);
