@@ -38,7 +38,7 @@ for await (const chunk of response.body) {
   while ((end = buffer.indexOf('\\n\\n')) !== -1) {
     const data = buffer.slice(0, end).split('\\n').find((line) => line.startsWith('data: '));
     buffer = buffer.slice(end + 2);
-    if (data) { const event = JSON.parse(data.slice(6)); delays.push([event.entity_id, performance.timeOrigin + performance.now(), Date.parse(event.occurred_at), Number(event.id)]); }
+    if (data) { const event = JSON.parse(data.slice(6)); delays.push([event.entity_id, performance.timeOrigin + performance.now(), Date.parse(event.occurred_at)]); }
   }
 }`;
 
@@ -75,7 +75,6 @@ async function latencyUnderWrites({ base, admin, cannon, log }: FeedBench): Prom
     [arrivals.map(([id]) => id)],
   );
   const committed = new Map(rows.map((row) => [row.id, row.committed]));
-  (await import('node:fs')).writeFileSync('/tmp/f1.json', JSON.stringify(arrivals.map((a) => [...a, committed.get(a[0])])));
   const delays = arrivals.map(([id, arrived]) => arrived - committed.get(id)!).sort((a, b) => a - b);
   const sinceStart = arrivals.map(([, arrived, began]) => arrived - began).sort((a, b) => a - b);
   log(
