@@ -39,7 +39,7 @@ export interface Advance {
   events: Event[] | undefined;
 }
 
-/** Messages to the thread: a write of this process committed; whether anyone follows (prefetch events); close. */
+/** Messages to the thread: a write of this process settled; whether anyone follows (prefetch events); close. */
 export type ToHorizon = { kind: 'written' } | { kind: 'followers'; present: boolean } | { kind: 'close' };
 
 /** Messages from the thread: the first horizon, each advance, a failure of its connection, and its end. */

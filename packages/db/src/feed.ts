@@ -15,7 +15,6 @@ import { EVENT_COLUMNS, toEvent, type EventRow } from './rows.js';
 // Any constant that no other advisory lock of this database uses: one pruner at a time across instances.
 const PRUNE_LOCK = 7_214_016_001;
 
-
 export interface FeedOptions {
   /** Events older than this are pruned (default 7). */
   retentionDays?: number;
