@@ -105,7 +105,7 @@ describe('the runtime stage, replayed without an engine', () => {
     await rm(deployDir, { recursive: true, force: true });
   });
 
-  it('migrates, serves, answers /health and exits 0 on SIGTERM, with production dependencies only', async () => {
+  it('migrates, serves, answers /health and the change feed, and exits 0 on SIGTERM, with production dependencies only', async () => {
     const [build, runtime] = (await dockerfileStages()) as [Instruction[], Instruction[]];
     // The build stage's deploy command, verbatim, with its target folder replaced by ours.
     const command = all(build, 'RUN').find((args) => args.includes(' deploy '))!.split('&&').find((part) => part.includes(' deploy '))!.trim();
@@ -155,6 +155,10 @@ describe('the runtime stage, replayed without an engine', () => {
       expect(await health?.json(), output).toEqual({ status: 'ok', database: 'connected' });
       const products = (await (await fetch(`http://127.0.0.1:${port}/products?limit=1`)).json()) as { total: number };
       expect(products.total).toBeGreaterThan(0);
+      // The change feed answers only once its horizon's thread runs from the deployed files.
+      const events = await fetch(`http://127.0.0.1:${port}/events?limit=1`);
+      expect(events.status, output).toBe(200);
+      expect(((await events.json()) as { items: unknown[] }).items).toHaveLength(1);
     } finally {
       child.kill('SIGTERM');
     }
