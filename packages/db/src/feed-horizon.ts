@@ -263,4 +263,7 @@ function runHorizon(port: MessagePort, settings: HorizonSettings): void {
   void connect();
 }
 
-if (parentPort) runHorizon(parentPort, workerData as HorizonSettings);
+if (parentPort) {
+  const { settings, port } = workerData as { settings: HorizonSettings; port: MessagePort };
+  runHorizon(port, settings);
+}

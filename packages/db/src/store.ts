@@ -42,10 +42,12 @@ async function* followClassified<T>(events: AsyncGenerator<T>, db: Database): As
 
 /**
  * Runs one store call: bounded by `signal`, its outcome reported to the database's availability, failures classified.
- * `settled`, when given, is called once the work itself settles, also when `signal` gave up on it first.
+ * `started`, when given, is called as the call starts; `settled` once the work itself settles, also when `signal`
+ * gave up on it first.
  */
-function runner(db: Database, settled?: () => void) {
+function runner(db: Database, started?: () => void, settled?: () => void) {
   return async <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> => {
+    started?.();
     const running = settled ? work().finally(settled) : work();
     try {
       const result = await (signal ? abortable(running, signal) : running);
@@ -76,10 +78,12 @@ export type KeyedWrites = ReturnType<typeof keyedWrites>;
 
 /** The store over `db`; its writes wake the change feed's readers (`feed`, which the caller starts and closes). */
 export function createCatalogStore(db: Database, feed: ChangeFeed = createChangeFeed(db)) {
-  const run = runner(db);
+  // Every call first takes the change feed's news that the event loop has not delivered yet, and a read again once
+  // it settled: under load, the streams get each advance within one call's work instead of one loop turn's.
+  const run = runner(db, feed.heed, feed.heed);
   // A write: once it settled, the change feed learns of it at once (here, and through NOTIFY elsewhere). Also when
   // its caller gave up first (a client that left, a deadline): the statement may still have committed.
-  const write = runner(db, () => feed.written());
+  const write = runner(db, feed.heed, feed.written);
   const keyed = keyedWrites(db, undefined, write);
 
   return {
