@@ -182,6 +182,28 @@ describe('the change feed reader', () => {
     }
   });
 
+  it('hands an advance to the next store call while the event loop is still busy, not at its next turn', async () => {
+    const start = await latestId();
+    const { horizon } = await feed.page({ after: start, limit: 1 });
+    const stop = new AbortController();
+    const followed: string[] = [];
+    const following = (async () => {
+      for await (const event of feed.follow({ after: start }, stop.signal)) followed.push((event.data as { name: string }).name);
+    })();
+    await store.categories.create({ name: 'Занятой' });
+    // The event loop does not turn from here: the thread settles the write meanwhile, and only a synchronous read of
+    // its port (what every store call starts with) can bring the advance in.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    expect(feed.horizon).toBe(horizon);
+    const reading = store.categories.list();
+    expect(BigInt(feed.horizon)).toBeGreaterThan(BigInt(horizon));
+    await reading;
+    await until(() => followed.length === 1);
+    stop.abort();
+    await following;
+    expect(followed).toEqual(['Занятой']);
+  });
+
   it('prunes old events in batches behind a watermark; a cursor before it is gone, no cursor starts at it', async () => {
     const pruning = createChangeFeed(db, { pruneBatch: 2 });
     await pruning.start();
