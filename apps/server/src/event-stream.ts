@@ -55,8 +55,9 @@ export function registerEventStream(
     const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), heartbeatMs);
     // A message waits until the socket took the one before: a slow reader holds one page, not the whole feed.
     // Whichever of drain and close comes first removes both listeners, so a long stream does not pile them up.
+    // A socket already closed takes nothing and will neither drain nor close again: no waiting on it.
     const send = async (text: string) => {
-      if (raw.write(text)) return;
+      if (raw.destroyed || raw.write(text)) return;
       await new Promise<void>((resolve) => {
         const resume = () => {
           raw.off('drain', resume).off('close', resume);
@@ -67,11 +68,17 @@ export function registerEventStream(
     };
     try {
       await send('retry: 1000\n\n');
-      for await (const event of store.events.follow(query, signal!)) await send(`id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
+      for await (const event of store.events.follow(query, signal!)) {
+        if (signal!.aborted) break;
+        await send(`id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
+      }
     } catch (error) {
       // The database went away or the cursor was pruned meanwhile: end the stream, the client resumes from its last id.
-      request.log.warn({ err: error }, 'event stream ended');
+      // (A read the client's leaving cut short is no failure.)
+      if (!signal!.aborted) request.log.warn({ err: error }, 'event stream ended');
     } finally {
+      // The client left, or the server is closing.
+      if (signal!.aborted) request.log.info('event stream closed');
       clearInterval(heartbeat);
       raw.end();
     }

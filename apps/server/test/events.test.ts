@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import type { Event } from '@tradeos/contract';
 import { createChangeFeed, createDatabase } from '@tradeos/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -198,6 +199,39 @@ describe('GET /events/stream', () => {
       expect(warnings).not.toContain('MaxListenersExceededWarning');
     } finally {
       process.off('warning', onWarning);
+    }
+  });
+
+  it('ends a stream whose client left while it waited on a full socket, logged at info as closed, not as a failure', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as { level: number; msg: string });
+        done();
+      },
+    });
+    const db = createDatabase({ url: server.db.url });
+    const app = buildApp({ db, logger: { level: 'info', stream } });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    try {
+      const after = await newest(base);
+      // About 5 MB of events behind the cursor: the stream is still catching up, its socket full, when its client leaves.
+      for (let batch = 0; batch < 5; batch += 1) {
+        const items = Array.from({ length: 1000 }, (_, index) => ({ sku: `GONE-${batch}-${index}`, name: `Брошенный ${index}`, price: 1, description: 'ж'.repeat(400) }));
+        expect((await call(base, 'POST', '/products/bulk', { items })).status).toBe(200);
+      }
+      const reader = ((await fetch(`${base}/events/stream?after=${after}`)).body as ReadableStream<Uint8Array>).getReader();
+      await reader.read();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await reader.cancel();
+      const deadline = Date.now() + 5_000;
+      while (!lines.some((line) => line.msg === 'event stream closed') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(lines.filter((line) => line.msg.startsWith('event stream'))).toMatchObject([{ level: 30, msg: 'event stream closed' }]);
+      expect(lines.filter((line) => line.level >= 40 && 'reqId' in line)).toEqual([]);
+    } finally {
+      await app.close();
+      await db.close();
     }
   });
 
