@@ -113,6 +113,8 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
     current.on('exit', () => {
       if (thread !== current) return;
       thread = undefined;
+      // What it posted before it went still counts.
+      heed();
       channel.port1.close();
       port = undefined;
       resolveClosed();
