@@ -32,6 +32,23 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5_
 }
 
 const everything = async (after: string) => (await feed.page({ after, limit: 1000 })).items;
+
+/** Follows the feed from `after`, keeping each event's name; `stop` ends the follow and returns the names. */
+function follower(after: string) {
+  const stop = new AbortController();
+  const names: string[] = [];
+  const following = (async () => {
+    for await (const event of feed.follow({ after }, stop.signal)) names.push((event.data as { name: string }).name);
+  })();
+  return {
+    names,
+    stop: async () => {
+      stop.abort();
+      await following;
+      return names;
+    },
+  };
+}
 const latestId = async () => (await db.query<{ id: string | null }>('SELECT max(id)::text AS id FROM events'))[0]!.id ?? '0';
 
 describe('the change feed reader', () => {
@@ -146,21 +163,15 @@ describe('the change feed reader', () => {
   it('wakes a waiting reader as soon as a write commits, and follows live', async () => {
     const start = await latestId();
     const { horizon } = await feed.page({ after: start, limit: 1 });
-    const stop = new AbortController();
-    const followed: string[] = [];
-    const following = (async () => {
-      for await (const event of feed.follow({ after: start }, stop.signal)) followed.push((event.data as { name: string }).name);
-    })();
+    const followed = follower(start);
     const began = Date.now();
     const woken = feed.wait(horizon, { after: start }, 10_000);
     await store.categories.create({ name: 'Будильник' });
     await woken;
     expect(Date.now() - began).toBeLessThan(1_000);
     await store.categories.create({ name: 'Второй' });
-    await until(() => followed.length === 2);
-    stop.abort();
-    await following;
-    expect(followed).toEqual(['Будильник', 'Второй']);
+    await until(() => followed.names.length === 2);
+    expect(await followed.stop()).toEqual(['Будильник', 'Второй']);
   });
 
   it('is woken by a write whose caller gave up first: the statement still commits, and its event is not left to the poll', async () => {
@@ -185,11 +196,7 @@ describe('the change feed reader', () => {
   it('hands an advance to the next store call while the event loop is still busy, not at its next turn', async () => {
     const start = await latestId();
     const { horizon } = await feed.page({ after: start, limit: 1 });
-    const stop = new AbortController();
-    const followed: string[] = [];
-    const following = (async () => {
-      for await (const event of feed.follow({ after: start }, stop.signal)) followed.push((event.data as { name: string }).name);
-    })();
+    const followed = follower(start);
     await store.categories.create({ name: 'Занятой' });
     // The event loop does not turn from here: the thread settles the write meanwhile, and only a synchronous read of
     // its port (what every store call starts with) can bring the advance in.
@@ -198,10 +205,8 @@ describe('the change feed reader', () => {
     const reading = store.categories.list();
     expect(BigInt(feed.horizon)).toBeGreaterThan(BigInt(horizon));
     await reading;
-    await until(() => followed.length === 1);
-    stop.abort();
-    await following;
-    expect(followed).toEqual(['Занятой']);
+    await until(() => followed.names.length === 1);
+    expect(await followed.stop()).toEqual(['Занятой']);
   });
 
   it('prunes old events in batches behind a watermark; a cursor before it is gone, no cursor starts at it', async () => {
