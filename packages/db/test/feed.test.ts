@@ -124,8 +124,11 @@ describe('the change feed reader', () => {
     const created = await store.products.create({ name: 'Лампа', price: 1990.5, quantity: 2, sku: 'FEED-1', category_id: category.id });
     const updated = await store.products.update(created.id, { price: 1890 });
     const stock = await store.products.changeQuantity(created.id, { delta: -2 });
-    // Refused: stock below 0, a duplicate sku, a missing category, a category still in use.
+    // Refused: stock below 0, a duplicate sku, a missing category, a category still in use, a stale version (412).
     expect(await store.products.changeQuantity(created.id, { delta: -1 })).toEqual({ status: 'insufficient', quantity: 0 });
+    await expect(store.products.update(created.id, { price: 1 }, undefined, 1)).rejects.toMatchObject({ kind: 'version_mismatch' });
+    await expect(store.products.changeQuantity(created.id, { delta: 1 }, undefined, 1)).rejects.toMatchObject({ kind: 'version_mismatch' });
+    await expect(store.products.delete(created.id, undefined, 1)).rejects.toMatchObject({ kind: 'version_mismatch' });
     await expect(store.products.create({ name: 'Дубль', price: 1, sku: 'FEED-1' })).rejects.toMatchObject({ kind: 'unique_violation' });
     await expect(store.products.create({ name: 'Сирота', price: 1, category_id: 999_999 })).rejects.toMatchObject({ kind: 'missing_reference' });
     await expect(store.categories.delete(category.id)).rejects.toMatchObject({ kind: 'in_use' });
