@@ -256,10 +256,10 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
 
   /**
    * Deletes events older than the retention window in batches, one instance at a time; returns how many. Each batch
-   * is one statement: a transaction that deletes holds an xid, and the horizon waits for every running xid, so it
-   * must not stay open across round trips (a Sequelize transaction here held one for 670 ms under W5's load, and
-   * commit → subscriber's p99 with it). A batch with nothing old to delete writes nothing and takes no xid. Only a
-   * prefix of old events goes, so the watermark stays exact: every id up to it is pruned.
+   * is one statement: a transaction that deletes events holds a write lock on them, and the horizon waits for every
+   * such transaction, so it must not stay open across round trips (a Sequelize transaction here held one for 670 ms
+   * under W5's load, and commit → subscriber's p99 with it). Only a prefix of old events goes, so the watermark
+   * stays exact: every id up to it is pruned.
    */
   async function prune(): Promise<number> {
     if (horizon < 0n) return 0;

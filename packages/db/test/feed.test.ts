@@ -101,6 +101,29 @@ describe('the change feed reader', () => {
     }
   });
 
+  it('does not wait for a transaction that has written no event yet, even one holding a transaction id', async () => {
+    const start = await latestId();
+    const open = await session();
+    try {
+      // Running, with an xid, and a write (to a table without events) that a snapshot would list as in progress.
+      await open.query('BEGIN');
+      await open.query(`INSERT INTO idempotency_keys (scope, key, request_hash, status, body) VALUES ('feed-test', 'open', 'x', 200, '{}')`);
+      const committed = await store.categories.create({ name: 'Без ожидания' });
+      await until(async () => (await everything(start)).length > 0, 2_000);
+      expect((await everything(start)).map((event) => event.data)).toEqual([committed]);
+      // Once it writes an event, it holds back the ones after it until it ends.
+      await open.query(`INSERT INTO categories (name) VALUES ('Открытая')`);
+      const later = await store.categories.create({ name: 'После открытой' });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await everything(start)).toHaveLength(1);
+      await open.query('COMMIT');
+      await until(async () => (await everything(start)).length === 3);
+      expect((await everything(start)).map((event) => (event.data as { name: string }).name)).toEqual(['Без ожидания', 'Открытая', later.name]);
+    } finally {
+      await open.end();
+    }
+  });
+
   it('does not wait for a transaction left open in another database of the server', async () => {
     const elsewhere = new pg.Client({ connectionString: inject('adminUrl') });
     await elsewhere.connect();
