@@ -49,6 +49,7 @@ function follower(after: string) {
     },
   };
 }
+
 const latestId = async () => (await db.query<{ id: string | null }>('SELECT max(id)::text AS id FROM events'))[0]!.id ?? '0';
 
 describe('the change feed reader', () => {
@@ -221,18 +222,23 @@ describe('the change feed reader', () => {
 
   it('hands an advance to the next store call while the event loop is still busy, not at its next turn', async () => {
     const start = await latestId();
-    const { horizon } = await feed.page({ after: start, limit: 1 });
     const followed = follower(start);
-    await store.categories.create({ name: 'Занятой' });
-    // The event loop does not turn from here: the thread settles the write meanwhile, and only a synchronous read of
-    // its port (what every store call starts with) can bring the advance in.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
-    expect(feed.horizon).toBe(horizon);
-    const reading = store.categories.list();
-    expect(BigInt(feed.horizon)).toBeGreaterThan(BigInt(horizon));
-    await reading;
-    await until(() => followed.names.length === 1);
-    expect(await followed.stop()).toEqual(['Занятой']);
+    const writer = await session();
+    try {
+      const before = feed.horizon;
+      // Sent at once, and the event loop does not turn from here to the store call: the write commits and the
+      // thread's poll settles it meanwhile, and only a synchronous read of its port (what every store call starts
+      // with) can bring the advance in.
+      const inserted = writer.query(`INSERT INTO categories (name) VALUES ('Занятой')`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+      const reading = store.categories.list();
+      expect(BigInt(feed.horizon)).toBeGreaterThan(BigInt(before));
+      await Promise.all([inserted, reading]);
+      await until(() => followed.names.length === 1);
+      expect(await followed.stop()).toEqual(['Занятой']);
+    } finally {
+      await writer.end();
+    }
   });
 
   it('prunes old events in batches behind a watermark; a cursor before it is gone, no cursor starts at it', async () => {
