@@ -5,7 +5,7 @@
 import type { Product, ProductBulkItem, ProductCreate } from '@tradeos/contract';
 import type { Transaction } from 'sequelize';
 import type { Database } from './connection.js';
-import { classify, DataError } from './errors.js';
+import { classify, DataError, isRetryable } from './errors.js';
 import { createChangeFeed, type ChangeFeed, type FeedQuery } from './feed.js';
 import { hasPendingMigrations } from './migrator.js';
 import * as categories from './queries/categories.js';
@@ -40,15 +40,37 @@ async function* followClassified<T>(events: AsyncGenerator<T>, db: Database): As
   }
 }
 
-/**
- * Runs one store call: bounded by `signal`, its outcome reported to the database's availability, failures classified.
- * `started`, when given, is called as the call starts; `settled` once the work itself settles, also when `signal`
- * gave up on it first.
- */
-function runner(db: Database, started?: () => void, settled?: () => void) {
+// A write that collided (a deadlock's victim) is run again this many times, after a short random pause, before it is
+// answered as busy; each failed attempt was rolled back whole.
+const RETRIES = 3;
+
+/** `work`, run again while it fails only for having collided with other writers, at most RETRIES more times. */
+async function retried<T>(work: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= RETRIES || !isRetryable(error) || signal?.aborted) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * 2 ** attempt));
+    }
+  }
+}
+
+interface RunnerOptions {
+  /** Called as each call starts. */
+  started?: () => void;
+  /** Called once the work itself settles, also when `signal` gave up on it first. */
+  settled?: () => void;
+  /** Run a call again when it only collided with other writers (never inside a transaction that goes on). */
+  retry?: boolean;
+}
+
+/** Runs one store call: bounded by `signal`, its outcome reported to the database's availability, failures classified. */
+function runner(db: Database, { started, settled, retry = false }: RunnerOptions = {}) {
   return async <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> => {
     started?.();
-    const running = settled ? work().finally(settled) : work();
+    const attempts = retry ? retried(work, signal) : work();
+    const running = settled ? attempts.finally(settled) : attempts;
     try {
       const result = await (signal ? abortable(running, signal) : running);
       db.report(undefined);
@@ -80,10 +102,10 @@ export type KeyedWrites = ReturnType<typeof keyedWrites>;
 export function createCatalogStore(db: Database, feed: ChangeFeed = createChangeFeed(db)) {
   // Every call first takes the change feed's news that the event loop has not delivered yet, and a read again once
   // it settled: under load, the streams get each advance within one call's work instead of one loop turn's.
-  const run = runner(db, feed.heed, feed.heed);
+  const run = runner(db, { started: feed.heed, settled: feed.heed });
   // A write: once it settled, the change feed learns of it at once (here, and through NOTIFY elsewhere). Also when
   // its caller gave up first (a client that left, a deadline): the statement may still have committed.
-  const write = runner(db, feed.heed, feed.written);
+  const write = runner(db, { started: feed.heed, settled: feed.written, retry: true });
   const keyed = keyedWrites(db, undefined, write);
 
   return {

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { QueryTypes } from 'sequelize';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createChangeFeed, type ChangeFeed } from '../src/feed.js';
@@ -11,7 +12,7 @@ let feed: ChangeFeed;
 let store: ReturnType<typeof createCatalogStore>;
 let categories: number[];
 
-beforeAll(async () => {
+beforeAll(() => {
   feed = createChangeFeed(db);
   store = createCatalogStore(db, feed);
 });
@@ -83,5 +84,38 @@ describe('writers colliding', () => {
     }
     const { maintained, counted } = await counts();
     expect(maintained).toEqual(counted);
+  });
+
+  it('a write chosen as a deadlock victim is run again and succeeds, not answered with the deadlock', async () => {
+    await store.products.upsertMany([
+      { sku: 'A', name: 'Первый', price: 1 },
+      { sku: 'B', name: 'Второй', price: 1 },
+    ]);
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    try {
+      // The other session detects deadlocks late, so PostgreSQL picks the store's statement as the victim.
+      await other.query(`SET deadlock_timeout = '20s'`);
+      await other.query('BEGIN');
+      await other.query(`UPDATE products SET price = 5 WHERE sku = 'B'`);
+      // The bulk locks A, then waits for B.
+      const bulk = store.products.upsertMany([
+        { sku: 'A', name: 'Первый', price: 9 },
+        { sku: 'B', name: 'Второй', price: 9 },
+      ]);
+      await expect.poll(async () => (await other.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`)).rows[0]!.n).toBeGreaterThan(0);
+      // Now the other session waits for A: a cycle, which the store's side breaks by failing; its retry then waits its turn.
+      const crossing = other.query(`UPDATE products SET price = 5 WHERE sku = 'A'`);
+      await crossing;
+      await other.query('COMMIT');
+      expect((await bulk).map(({ status }) => status)).toEqual(['updated', 'updated']);
+      const prices = await db.sequelize.query<{ sku: string; price: string }>(`SELECT sku, price::text FROM products WHERE sku IN ('A', 'B') ORDER BY sku`, { type: QueryTypes.SELECT });
+      expect(prices).toEqual([
+        { sku: 'A', price: '9.00' },
+        { sku: 'B', price: '9.00' },
+      ]);
+    } finally {
+      await other.end();
+    }
   });
 });
