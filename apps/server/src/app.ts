@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { appRouter, createCaller, createContext } from '@tradeos/api';
+import { appRouter, createCaller, createContext, errorHeaders } from '@tradeos/api';
 import { codeForStatus, ERRORS, operations, type Operation } from '@tradeos/contract';
 import { createCatalogStore, createChangeFeed, isConnectionError, type Database } from '@tradeos/db';
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
@@ -287,6 +287,8 @@ export function buildApp({
           req: request,
           res: reply,
           path: request.params.path,
+          // A busy 503 says when to retry, in a batch too (each call's error is its own).
+          responseMeta: ({ errors }) => ({ headers: Object.assign({}, ...errors.map(errorHeaders)) as Record<string, string> }),
         }),
     });
 

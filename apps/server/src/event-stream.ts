@@ -3,7 +3,7 @@
  * event); a reconnecting EventSource sends `Last-Event-ID` and resumes after it; comment lines keep proxies from
  * closing an idle stream. Errors before the stream opens (422, 410) are the contract's JSON.
  */
-import { statusOf, toErrorBody, toTRPCError, type Context } from '@tradeos/api';
+import { errorHeaders, statusOf, toErrorBody, toTRPCError, type Context } from '@tradeos/api';
 import { EventId, EventStreamQuery, parseEventTypes } from '@tradeos/contract';
 import { TRPCError } from '@trpc/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -37,7 +37,7 @@ export function registerEventStream(
       await store.events.page({ ...query, limit: 1 });
     } catch (error) {
       const mapped = toTRPCError(error);
-      return reply.code(statusOf(mapped)).send(toErrorBody(mapped, request.id));
+      return reply.code(statusOf(mapped)).headers(errorHeaders(mapped)).send(toErrorBody(mapped, request.id));
     }
 
     const headers = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform' };

@@ -49,7 +49,8 @@ const SHARED: Partial<Record<ErrorCode, string>> = {
   TOO_MANY_REQUESTS: 'The rate limit is exceeded; `Retry-After` says when to try again',
   REQUEST_HEADER_FIELDS_TOO_LARGE: 'The request headers (the URL included) exceed 16 KiB',
   INTERNAL_SERVER_ERROR: 'An unexpected fault: a generic message and the `request_id` to quote, never internals',
-  SERVICE_UNAVAILABLE: 'The database is unreachable or too slow; retry shortly',
+  SERVICE_UNAVAILABLE:
+    'Busy (with `Retry-After`): no database connection was free in time, nothing was changed, a retry is safe. Unavailable (without it): the database could not be reached; a write’s outcome is unknown, so retry a POST with its `Idempotency-Key` and other writes with `If-Match`',
 };
 
 const takesBody = (operation: Operation) => operation.method === 'POST' || operation.method === 'PUT' || operation.method === 'PATCH';
@@ -66,6 +67,7 @@ function errorExample(code: ErrorCode, message: string): Json {
 const ERROR_HEADERS: Partial<Record<ErrorCode, Json>> = {
   METHOD_NOT_SUPPORTED: { Allow: { description: 'The methods this path serves', required: true, schema: { type: 'string' } } },
   TOO_MANY_REQUESTS: { 'Retry-After': { description: 'Seconds to wait', required: true, schema: { type: 'integer', minimum: 0 } } },
+  SERVICE_UNAVAILABLE: { 'Retry-After': { description: 'Present when the service is busy: seconds to wait before a retry', required: false, schema: { type: 'integer', minimum: 0 } } },
   UNAUTHORIZED: { 'WWW-Authenticate': { description: 'The scheme to use: `Bearer`', required: true, schema: { type: 'string' } } },
 };
 

@@ -4,7 +4,7 @@
  * precedence: unknown path 404, wrong method 405 (with Allow), then body size 413, media type 415, JSON
  * syntax 400, and only then validation 422 and the resolver's own 404/409.
  */
-import { createCaller, statusOf, toErrorBody, toTRPCError, ValidationError, type Context } from '@tradeos/api';
+import { createCaller, errorHeaders, statusOf, toErrorBody, toTRPCError, ValidationError, type Context } from '@tradeos/api';
 import { ERRORS, operations, type HttpMethod, type Issue, type Operation } from '@tradeos/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { inputSchema, typeOf, type JsonSchema } from './json-schema.js';
@@ -100,7 +100,7 @@ function resolve(caller: object, procedure: string): Call {
 function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
   // Unknown faults were logged once, with the request id, by the router's error middleware.
   const error = toTRPCError(thrown);
-  return reply.code(statusOf(error)).send(toErrorBody(error, request.id));
+  return reply.code(statusOf(error)).headers(errorHeaders(error)).send(toErrorBody(error, request.id));
 }
 
 /** The routes of every operation but health and the event stream, and 405 for the other methods on their paths. */

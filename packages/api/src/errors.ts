@@ -26,6 +26,24 @@ export class GoneError extends TRPCError {
   }
 }
 
+/**
+ * Contract v1.3: the service is busy (no database connection free in time, or a write that kept colliding): nothing
+ * was attempted or everything was rolled back, so a retry is safe; `Retry-After` says when.
+ */
+export class BusyError extends TRPCError {
+  /** Seconds a client should wait before retrying. */
+  readonly retryAfter = 1;
+
+  constructor(message: string, cause?: unknown) {
+    super({ code: 'SERVICE_UNAVAILABLE', message: `${message}; retry after the seconds in Retry-After`, cause });
+  }
+}
+
+/** The headers an error's answer carries besides its body: `Retry-After` on a busy 503. */
+export function errorHeaders(error: TRPCError): Record<string, string> {
+  return error instanceof BusyError ? { 'retry-after': String(error.retryAfter) } : {};
+}
+
 function describeIssues(issues: Issue[]): string {
   const first = issues[0];
   if (!first) return 'Invalid input';
@@ -64,6 +82,8 @@ function fromStore(error: StoreError): TRPCError {
       return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'The database took too long to answer; try again shortly', cause: error });
     case 'unavailable':
       return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: ERRORS.SERVICE_UNAVAILABLE.message, cause: error });
+    case 'busy':
+      return new BusyError(error.message, error);
     case 'gone':
       return new GoneError(error.message, error);
   }

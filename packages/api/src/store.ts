@@ -141,6 +141,7 @@ export const STORE_ERROR_KINDS = [
   'out_of_range',
   'timeout',
   'unavailable',
+  'busy',
   'version_mismatch',
   'in_flight',
   'key_reused',

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { Sequelize } from 'sequelize-typescript';
 import type { Repository } from 'sequelize-typescript';
 import { DATABASE_DEFAULTS } from './config.js';
-import { DataError, describeDatabaseError, isConnectionError } from './errors.js';
+import { DataError, describeDatabaseError, isConnectionError, isPoolWait } from './errors.js';
 import { Category } from './models/category.js';
 import { Product } from './models/product.js';
 
@@ -83,12 +83,6 @@ export async function within<T>(work: Promise<T>, timeoutMs: number, fallback: T
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** True when the call only waited too long for a connection of a full pool (Sequelize's or pg's). */
-function isPoolWait(error: unknown): boolean {
-  const { name, message } = error as { name?: string; message?: string };
-  return name === 'SequelizeConnectionAcquireTimeoutError' || message === 'timeout exceeded when trying to connect';
 }
 
 /** The error text with the URL's password masked, for logs. */

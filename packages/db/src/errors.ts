@@ -55,6 +55,7 @@ export type DataErrorKind =
   | 'out_of_range'
   | 'timeout'
   | 'unavailable'
+  | 'busy'
   | 'version_mismatch'
   | 'in_flight'
   | 'key_reused'
@@ -111,6 +112,24 @@ export function versionMismatch(entity: 'Product' | 'Category', id: number, curr
   return new DataError('version_mismatch', `${entity} ${id} is at version ${current}, not ${expected}; nothing changed`);
 }
 
+/** True when the call only waited too long for a connection of a full pool (Sequelize's or pg's): busy, not down. */
+export function isPoolWait(error: unknown): boolean {
+  for (const current of chain(error)) {
+    if (current.name === 'SequelizeConnectionAcquireTimeoutError' || current.message === 'timeout exceeded when trying to connect') return true;
+  }
+  return false;
+}
+
+// A deadlock's victim (40P01) or a serialization failure (40001): PostgreSQL rolled the transaction back whole, so
+// running it again is safe.
+const RETRYABLE_CODES = new Set(['40P01', '40001']);
+
+/** True when the statement or transaction failed only because it collided with others, and changed nothing. */
+export function isRetryable(error: unknown): boolean {
+  for (const current of chain(error)) if (current.code && RETRYABLE_CODES.has(current.code)) return true;
+  return false;
+}
+
 /** True when the driver gave up waiting for an answer (its client-side `query_timeout`). */
 function isClientTimeout(error: unknown): boolean {
   for (const current of chain(error)) if (current.message === 'Query read timeout') return true;
@@ -120,6 +139,8 @@ function isClientTimeout(error: unknown): boolean {
 /** The classified form of a driver or Sequelize error; anything unknown is returned as it came. */
 export function classify(error: unknown): unknown {
   if (error instanceof DataError) return error;
+  if (isPoolWait(error)) return new DataError('busy', 'The service is busy: no database connection was free in time; nothing was changed', undefined, { cause: error });
+  if (isRetryable(error)) return new DataError('busy', 'The service is busy: the write kept colliding with others; nothing was changed', undefined, { cause: error });
   if (isConnectionError(error)) return new DataError('unavailable', 'The database is unavailable', undefined, { cause: error });
   if (isClientTimeout(error)) return new DataError('timeout', 'The database took too long to answer', undefined, { cause: error });
   for (const current of chain(error)) {
