@@ -54,13 +54,18 @@ export interface Advance {
   events: Event[] | undefined;
 }
 
-/** Messages to the thread: a write of this process settled; whether anyone follows (prefetch events); close. */
-export type ToHorizon = { kind: 'written' } | { kind: 'followers'; present: boolean } | { kind: 'close' };
+/**
+ * Messages to the thread: a write of this process settled; whether anyone follows (prefetch events); a reader asks
+ * which id the horizon must reach to cover every write that settled before it asked (`sync`, numbered); close.
+ */
+export type ToHorizon = { kind: 'written' } | { kind: 'followers'; present: boolean } | { kind: 'sync'; id: number } | { kind: 'close' };
 
 /** Messages from the thread: the first horizon, each advance, a failure of its connection, and its end. */
 export type FromHorizon =
   | { kind: 'ready'; horizon: bigint }
   | ({ kind: 'advance' } & Advance)
+  /** Every sync up to `id` is answered: the events of writes that settled before it asked are all <= `through`. */
+  | { kind: 'synced'; id: number; through: bigint }
   | { kind: 'error'; name: string; message: string; code: string | undefined }
   | { kind: 'closed' };
 
@@ -99,6 +104,9 @@ function runHorizon(port: MessagePort, settings: HorizonSettings): void {
   let ticking: Promise<void> | undefined;
   let again = false;
   let notifyDue = false;
+  // The newest sync asked for, and the newest answered: a tick that starts after a sync arrived answers it.
+  let syncAsked = 0;
+  let syncAnswered = 0;
   let reconnect: NodeJS.Timeout | undefined;
   const post = (message: FromHorizon) => port.postMessage(message);
   const report = (error: unknown) => {
@@ -111,6 +119,7 @@ function runHorizon(port: MessagePort, settings: HorizonSettings): void {
     // A NOTIFY this process owes the others rides along, at most one a tick.
     const notify = notifyDue;
     notifyDue = false;
+    const answering = syncAsked;
     // With followers, the events past the horizon come along in a last statement (its snapshot is later than the
     // writers that settle a candidate, so every event up to a new horizon is in it); `horizon` is our own number.
     // One implicit transaction, read committed (set at connect): each statement its own snapshot. It takes no xid
@@ -131,6 +140,10 @@ function runHorizon(port: MessagePort, settings: HorizonSettings): void {
     const seq = sequence.rows[0]!;
     const through = seq.is_called ? BigInt(seq.last) : 0n;
     const writers = new Set(locks.rows[0]!.writers);
+    if (answering > syncAnswered) {
+      syncAnswered = answering;
+      post({ kind: 'synced', id: answering, through });
+    }
 
     let settled = horizon < 0n ? 0n : horizon;
     if (through > settled) candidates.push({ through, writers });
@@ -184,8 +197,9 @@ function runHorizon(port: MessagePort, settings: HorizonSettings): void {
         }
         // At most one tick per `tickEveryMs` however many writes arrive, while someone waits for events; with
         // nobody waiting, one per UNWATCHED_TICK_MS: a busy writer gets a bounded cost either way.
-        if (again || candidates.length || notifyDue) await sleep(followers ? tickEveryMs : UNWATCHED_TICK_MS);
-      } while ((again || candidates.length > 0 || notifyDue) && client);
+        const asked = syncAsked > syncAnswered;
+        if (again || candidates.length || notifyDue || asked) await sleep(followers || asked ? tickEveryMs : UNWATCHED_TICK_MS);
+      } while ((again || candidates.length > 0 || notifyDue || syncAsked > syncAnswered) && client);
     })().finally(() => (ticking = undefined));
   }
 
@@ -250,6 +264,9 @@ function runHorizon(port: MessagePort, settings: HorizonSettings): void {
       requestTick();
     } else if (message.kind === 'followers') {
       followers = message.present;
+    } else if (message.kind === 'sync') {
+      syncAsked = Math.max(syncAsked, message.id);
+      requestTick();
     } else {
       void close();
     }

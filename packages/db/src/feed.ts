@@ -48,6 +48,8 @@ export interface FeedPage {
 }
 
 const PAGE = 500;
+// Contract v1.3: how long a read may wait for the horizon to cover the writes that settled before it (read your writes).
+const SYNC_MS = 100;
 
 const gone = () => new DataError('gone', 'The events after this cursor are no longer kept; resync and follow from the newest event');
 const matches = (types: EventType[] | undefined) => (event: Event) => !types || types.includes(event.type);
@@ -73,6 +75,10 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
   let resolveFirst: () => void = () => undefined;
   let resolveClosed: () => void = () => undefined;
   const listeners = new Set<(advance: Advance) => void>();
+  // Reads waiting to read their writes: first for the thread's answer to their sync, then for the horizon it named.
+  let syncs = 0;
+  const syncWaiters = new Set<{ id: number; answered: (through: bigint) => void }>();
+  const horizonWaiters = new Set<{ through: bigint; reached: () => void }>();
 
   const tell = (message: ToHorizon) => port?.postMessage(message);
 
@@ -84,7 +90,10 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
     } else if (message.kind === 'advance') {
       if (message.to <= horizon) return;
       horizon = message.to;
+      for (const waiter of horizonWaiters) if (waiter.through <= horizon) waiter.reached();
       for (const listener of listeners) listener(message);
+    } else if (message.kind === 'synced') {
+      for (const waiter of syncWaiters) if (waiter.id <= message.id) waiter.answered(message.through);
     } else if (message.kind === 'error') {
       onError(Object.assign(new Error(message.message), { name: message.name, code: message.code }));
     } else {
@@ -170,10 +179,43 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
     return { items, nextAfter: items.at(-1)?.id ?? after ?? prunedThrough };
   }
 
+  /**
+   * Contract v1.3, the feed reads its own writes: waits, at most SYNC_MS, until the horizon covers every event of a
+   * write that settled before this call, in any process (the thread reads the sequence after it was asked). It may not
+   * when a transaction that wrote an event is still open; its events then follow once it ends.
+   */
+  function caughtUp(): Promise<void> {
+    if (!port) return Promise.resolve();
+    syncs += 1;
+    const id = syncs;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        syncWaiters.delete(waiter);
+        horizonWaiters.delete(target);
+        resolve();
+      };
+      const target = { through: 0n, reached: done };
+      const waiter = {
+        id,
+        answered: (through: bigint) => {
+          syncWaiters.delete(waiter);
+          if (through <= horizon) return done();
+          target.through = through;
+          horizonWaiters.add(target);
+        },
+      };
+      const timer = setTimeout(done, SYNC_MS);
+      syncWaiters.add(waiter);
+      tell({ kind: 'sync', id });
+    });
+  }
+
   /** Starts the feed and waits (up to the connect timeout) for its first horizon; without one the database is down. */
   async function ready(): Promise<void> {
     await within(start(), db.connectTimeoutMs, undefined);
     if (horizon < 0n) throw new DataError('unavailable', 'The database is unavailable');
+    await caughtUp();
   }
 
   async function page(query: FeedQuery & { limit: number }, signal?: AbortSignal): Promise<FeedPage> {
@@ -183,24 +225,36 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
     return { items, nextAfter, horizon: String(upTo) };
   }
 
-  /** Resolves once an event after `query.after` of its types is past horizon `since`, or at the timeout or abort. */
-  function wait(since: string, query: FeedQuery, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves once an event after `query.after` of its types is past horizon `since`, or at the timeout or abort. When
+   * the advances since `since` carried their events, it resolves with the matching ones, so a woken batch of long polls
+   * is answered from memory, not with a query each; otherwise (timeout, abort, an advance too large to carry) with
+   * undefined, and the caller reads a page.
+   */
+  function wait(since: string, query: FeedQuery, timeoutMs: number, signal?: AbortSignal): Promise<Event[] | undefined> {
     const after = BigInt(query.after ?? '0');
     const wanted = matches(query.types);
+    let cursor = BigInt(since);
     return new Promise((resolve) => {
-      const done = () => {
+      const done = (events?: Event[]) => {
         clearTimeout(timer);
         follower(listener, false);
-        signal?.removeEventListener('abort', done);
-        resolve();
+        signal?.removeEventListener('abort', stop);
+        resolve(events);
       };
-      const listener = ({ to, events }: Advance) => {
-        if (to > BigInt(since) && (!events || events.some((event) => BigInt(event.id) > after && wanted(event)))) done();
+      const stop = () => done();
+      const listener = ({ from, to, events }: Advance) => {
+        if (to <= cursor) return;
+        // A gap (an advance this waiter did not see) or events too many to carry: the caller reads a page.
+        if (!events || from > cursor) return done();
+        const found = events.filter((event) => BigInt(event.id) > after && wanted(event));
+        if (found.length) return done(found);
+        cursor = to;
       };
-      const timer = setTimeout(done, timeoutMs);
-      signal?.addEventListener('abort', done, { once: true });
+      const timer = setTimeout(stop, timeoutMs);
+      signal?.addEventListener('abort', stop, { once: true });
       follower(listener, true);
-      if (horizon > BigInt(since)) done();
+      if (horizon > cursor) done();
     });
   }
 

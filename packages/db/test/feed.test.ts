@@ -260,4 +260,38 @@ describe('the change feed reader', () => {
       await pruning.close();
     }
   });
+
+  it('reads its own writes: a page read as soon as a write was answered holds its event, whoever wrote it', async () => {
+    // A poll that never comes first: only the read's own wait for the horizon can bring the events in.
+    const slow = createChangeFeed(db, { pollMs: 60_000 });
+    const writer = createCatalogStore(db, slow);
+    const other = await session();
+    try {
+      await slow.start();
+      for (let i = 0; i < 15; i += 1) {
+        const before = await latestId();
+        await writer.categories.create({ name: `Своя ${i}` });
+        expect((await slow.page({ after: before, limit: 10 })).items.map((event) => (event.data as { name: string }).name)).toEqual([`Своя ${i}`]);
+        // A write by another process, which tells this one nothing.
+        await other.query('INSERT INTO categories (name) VALUES ($1)', [`Чужая ${i}`]);
+        const stream = slow.follow({ after: before }, new AbortController().signal);
+        expect(((await stream.next()).value as { data: { name: string } } | undefined)?.data.name).toBe(`Своя ${i}`);
+        await stream.return(undefined);
+        expect((await slow.page({ after: before, limit: 10 })).items.map((event) => (event.data as { name: string }).name)).toEqual([`Своя ${i}`, `Чужая ${i}`]);
+      }
+    } finally {
+      await other.end();
+      await slow.close();
+    }
+  });
+
+  it('answers waiting readers from the events the horizon carried, without a query each', async () => {
+    const start = await latestId();
+    await until(() => BigInt(feed.horizon) >= BigInt(start));
+    const { horizon } = await feed.page({ after: start, limit: 1 });
+    const waiting = Array.from({ length: 500 }, (_, i) => feed.wait(horizon, { after: start, types: i % 2 ? ['category.created'] : undefined }, 10_000));
+    const created = await store.categories.create({ name: 'Для всех' });
+    const woken = await Promise.all(waiting);
+    for (const events of woken) expect(events?.map((event) => event.data)).toEqual([created]);
+  });
 });
