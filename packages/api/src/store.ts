@@ -105,8 +105,11 @@ export interface EventQuery {
 export interface EventStore {
   /** The next events after `query.after`; `nextAfter` is the next call's `after`, `horizon` what `wait` takes. */
   page(query: EventQuery & { limit: number }, signal?: AbortSignal): Promise<{ items: Event[]; nextAfter: string; horizon: string }>;
-  /** Resolves once an event of the query may be past the page's `horizon` (`since`), or after `timeoutMs`, or on abort. */
-  wait(since: string, query: EventQuery, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves once an event of the query may be past the page's `horizon` (`since`), or after `timeoutMs`, or on abort:
+   * with the query's events that arrived, when the store holds them in memory (no query), else undefined.
+   */
+  wait(since: string, query: EventQuery, timeoutMs: number, signal?: AbortSignal): Promise<Event[] | undefined>;
   /** Every event after `query.after`, endlessly, until `signal` aborts. */
   follow(query: EventQuery, signal: AbortSignal): AsyncIterable<Event>;
 }
