@@ -130,7 +130,7 @@ describe('GET /events', () => {
   it('answers 410 GONE for a cursor older than the events kept', async () => {
     await createCategory(server.base, 'Устаревшая');
     const { next_after: last } = await page(server.base, 'limit=1000&wait=1');
-    await server.db.query(`UPDATE events SET occurred_at = now() - interval '30 days' WHERE id <= $1`, [last]);
+    await server.db.query(`UPDATE events SET occurred_at = occurred_at - interval '30 days' WHERE id <= $1`, [last]);
     // Retention as any instance runs it (EVENTS_RETENTION_DAYS=7): this one prunes now rather than within the minute.
     const feed = createChangeFeed(server.db);
     await feed.start();

@@ -257,6 +257,9 @@ const CURSOR_VALUES: Record<ProductSortKey, CursorValue> = {
   updated_at: 'timestamp',
 };
 
+// A cursor's value as its column's type: text binds would not compare as timestamps or exact decimals.
+const CURSOR_CASTS: Record<CursorValue, string> = { integer: '', text: '', decimal: '::numeric', timestamp: '::timestamptz' };
+
 const cursorValue = (row: ProductRow, key: ProductSortKey): string | number => {
   const value: unknown = row[sortAttribute(key)];
   return value instanceof Date ? value.toISOString() : (value as string | number);
@@ -264,19 +267,13 @@ const cursorValue = (row: ProductRow, key: ProductSortKey): string | number => {
 
 /**
  * Contract v1.2: the rows after a cursor's row in `sortBy` order, as `(key, id) > (…)` (or `<` descending), which the
- * `(key, id)` indexes serve. Timestamps travel in a cursor with millisecond precision and are stored with microseconds,
- * so a timestamp compares against the exact value of the cursor's row while that row still has it.
+ * `(key, id)` indexes serve. Timestamps are stored to the millisecond, as a cursor carries them (migration
+ * 2026.12.06T10.00.00), so the cursor's values alone name its position, whether its row still exists or not.
  */
 function keysetAfter(db: Database, where: Conditions, sortBy: ProductSortKey, order: 'asc' | 'desc', [value, id]: (string | number)[]): string {
-  const { column, field } = sql(db);
+  const { column } = sql(db);
   const key = column(sortAttribute(sortBy));
-  const idBind = where.bind(id);
-  let bound = where.bind(value);
-  if (CURSOR_VALUES[sortBy] === 'timestamp') {
-    const own = field(sortAttribute(sortBy));
-    bound = `coalesce((SELECT c.${own} FROM products c WHERE c.${field('id')} = ${idBind} AND c.${own} - ${bound}::timestamptz BETWEEN interval '-1 ms' AND interval '1 ms'), ${bound}::timestamptz)`;
-  } else if (CURSOR_VALUES[sortBy] === 'decimal') bound = `${bound}::numeric`;
-  return `(${key}, ${column('id')}) ${order === 'asc' ? '>' : '<'} (${bound}, ${idBind})`;
+  return `(${key}, ${column('id')}) ${order === 'asc' ? '>' : '<'} (${where.bind(value)}${CURSOR_CASTS[CURSOR_VALUES[sortBy]]}, ${where.bind(id)})`;
 }
 
 /** Asks one row more than the page holds, to tell whether a next page exists; the cursor names the page's last row. */
