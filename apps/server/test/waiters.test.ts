@@ -61,4 +61,13 @@ describe('waiting consumers', () => {
     const streamed = await Promise.all(streams);
     expect(streamed.filter(({ status, event }) => status !== 200 || event?.entity_id !== id)).toEqual([]);
   });
+
+  it('a GET /events sent as soon as a write was answered holds its event, every time', async () => {
+    for (let i = 0; i < 30; i += 1) {
+      const after = await head();
+      const created = await call(server.base, 'POST', '/products', { name: `Сразу ${i}`, price: 1 });
+      const page = await call(server.base, 'GET', `/events?after=${after}`);
+      expect((page.body as { items: { entity_id: number }[] }).items.map((event) => event.entity_id), `write ${i}`).toEqual([(created.body as { id: number }).id]);
+    }
+  });
 });
