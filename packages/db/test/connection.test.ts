@@ -72,7 +72,7 @@ describe('availability', () => {
       expect(await busy.ping(1_000)).toBe(true);
       const sleeper = busy.query('SELECT pg_sleep(1)');
       const waited: unknown = await store.products.byId(1).catch((e: unknown) => e);
-      expect(waited).toMatchObject({ kind: 'unavailable' });
+      expect(waited).toMatchObject({ kind: 'busy' });
       await sleeper;
       expect(seen).toEqual([{ available: true }]);
     } finally {
