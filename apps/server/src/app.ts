@@ -15,7 +15,7 @@ import cors from '@fastify/cors';
 import helmet from 'helmet';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { scopeOf, writeProtection } from './auth.js';
-import { clientErrorHandler, frameworkErrors } from './client-errors.js';
+import { clientErrorHandler, frameworkErrors, rejectUndecodableQuery } from './client-errors.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
 import { registerEventStream } from './event-stream.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
@@ -155,6 +155,8 @@ export function buildApp({
     reply.code(404).send({ code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
 
   acceptEveryMethod(app);
+  // A query string that does not decode is a 400 before anything else (rate limit, 404, 405), as a bad path is.
+  app.addHook('onRequest', rejectUndecodableQuery);
   if (corsOrigins.length) {
     const anyOrigin = corsOrigins.includes('*');
     void app.register(cors, {
