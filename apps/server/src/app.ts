@@ -18,6 +18,7 @@ import { scopeOf, writeProtection } from './auth.js';
 import { clientErrorHandler, frameworkErrors, rejectUndecodableQuery } from './client-errors.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
 import { registerEventStream } from './event-stream.js';
+import { rejectRepeatedHeaders } from './headers.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
 import { acceptEveryMethod, UNSERVED_METHODS } from './methods.js';
 import { openApiDocument } from './openapi.js';
@@ -261,6 +262,7 @@ export function buildApp({
   });
   if (apiKeys.length) app.addHook('preHandler', writeProtection(apiKeys));
   else app.log.warn('API_KEYS is not set: anyone who can reach this server can change the catalog');
+  app.addHook('preHandler', rejectRepeatedHeaders);
   app.addHook('preHandler', rejectImpreciseNumbers);
 
   // Routes load after the plugins above, so rate limiting and headers apply to every one of them.
