@@ -113,9 +113,23 @@ function trpcHolds(path: string): number {
   return Math.max(0, ...held);
 }
 
+/**
+ * True when tRPC will run the request as a batch. tRPC's own test (@trpc/server's jsonContentTypeHandler):
+ * `new URL(req.url).searchParams.get("batch") === "1"`, the first `batch` decoded as URLSearchParams decodes, so
+ * `?batch=1&batch=1` and `?batch=%31` are batches too, which Fastify's parsed query does not say.
+ */
+function isTrpcBatch(request: FastifyRequest): boolean {
+  try {
+    return new URL(request.url, 'http://localhost').searchParams.get('batch') === '1';
+  } catch {
+    // tRPC refuses a URL it cannot parse (400) before running any call.
+    return false;
+  }
+}
+
 /** How many procedures a request calls: those of a tRPC batch (`/trpc/a,b,c?batch=1`), else one. */
 function trpcCalls(request: FastifyRequest): number {
-  if (request.routeOptions.url !== '/trpc/:path' || (request.query as Record<string, unknown>).batch !== '1') return 1;
+  if (request.routeOptions.url !== '/trpc/:path' || !isTrpcBatch(request)) return 1;
   return (request.params as { path: string }).path.split(',').length;
 }
 
