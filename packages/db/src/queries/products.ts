@@ -459,11 +459,14 @@ async function afterMiss(db: Database, id: number, expectedVersion: number | und
   return current;
 }
 
-/** `AND version = $n` with the next placeholder, when the write is conditional. */
+/**
+ * `AND version = $n` with the next placeholder, when the write is conditional. Bound as bigint: a version past the
+ * column's integer range can never exist, and then compares unequal (a 412) instead of failing as out of range.
+ */
 function versionGuard(db: Database, binds: unknown[], expectedVersion: number | undefined): string {
   if (expectedVersion === undefined) return '';
   binds.push(expectedVersion);
-  return ` AND ${sql(db).field('version')} = $${binds.length}`;
+  return ` AND ${sql(db).field('version')} = $${binds.length}::bigint`;
 }
 
 /** Sets the given fields; null when the product does not exist; a `version_mismatch` when `expectedVersion` is not current. */
