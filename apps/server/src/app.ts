@@ -15,9 +15,10 @@ import cors from '@fastify/cors';
 import helmet from 'helmet';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { scopeOf, writeProtection } from './auth.js';
-import { clientErrorHandler, frameworkErrors } from './client-errors.js';
+import { clientErrorHandler, frameworkErrors, rejectUndecodableQuery } from './client-errors.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
 import { registerEventStream } from './event-stream.js';
+import { rejectRepeatedHeaders } from './headers.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
 import { acceptEveryMethod, UNSERVED_METHODS } from './methods.js';
 import { openApiDocument } from './openapi.js';
@@ -112,9 +113,23 @@ function trpcHolds(path: string): number {
   return Math.max(0, ...held);
 }
 
+/**
+ * True when tRPC will run the request as a batch. tRPC's own test (@trpc/server's jsonContentTypeHandler):
+ * `new URL(req.url).searchParams.get("batch") === "1"`, the first `batch` decoded as URLSearchParams decodes, so
+ * `?batch=1&batch=1` and `?batch=%31` are batches too, which Fastify's parsed query does not say.
+ */
+function isTrpcBatch(request: FastifyRequest): boolean {
+  try {
+    return new URL(request.url, 'http://localhost').searchParams.get('batch') === '1';
+  } catch {
+    // tRPC refuses a URL it cannot parse (400) before running any call.
+    return false;
+  }
+}
+
 /** How many procedures a request calls: those of a tRPC batch (`/trpc/a,b,c?batch=1`), else one. */
 function trpcCalls(request: FastifyRequest): number {
-  if (request.routeOptions.url !== '/trpc/:path' || (request.query as Record<string, unknown>).batch !== '1') return 1;
+  if (request.routeOptions.url !== '/trpc/:path' || !isTrpcBatch(request)) return 1;
   return (request.params as { path: string }).path.split(',').length;
 }
 
@@ -155,6 +170,8 @@ export function buildApp({
     reply.code(404).send({ code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
 
   acceptEveryMethod(app);
+  // A query string that does not decode is a 400 before anything else (rate limit, 404, 405), as a bad path is.
+  app.addHook('onRequest', rejectUndecodableQuery);
   if (corsOrigins.length) {
     const anyOrigin = corsOrigins.includes('*');
     void app.register(cors, {
@@ -259,6 +276,7 @@ export function buildApp({
   });
   if (apiKeys.length) app.addHook('preHandler', writeProtection(apiKeys));
   else app.log.warn('API_KEYS is not set: anyone who can reach this server can change the catalog');
+  app.addHook('preHandler', rejectRepeatedHeaders);
   app.addHook('preHandler', rejectImpreciseNumbers);
 
   // Routes load after the plugins above, so rate limiting and headers apply to every one of them.

@@ -1,6 +1,7 @@
 /**
- * Requests that never reach a route: Node's HTTP parser errors and Fastify's bad-URL errors, answered in
- * the contract's `{code, message}` shape with X-Request-Id, and URLs with raw UTF-8 served as if encoded.
+ * Requests that never reach a route: Node's HTTP parser errors, Fastify's bad-URL errors and query strings that do
+ * not decode, answered in the contract's `{code, message}` shape with X-Request-Id, and URLs with raw UTF-8 served
+ * as if encoded.
  */
 import { randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
@@ -117,7 +118,25 @@ export function clientErrorHandler(server: () => Server, log: () => FastifyBaseL
   };
 }
 
+const badUrl = (request: FastifyRequest, reply: FastifyReply) =>
+  reply.code(400).header('x-request-id', request.id).send({ code: 'BAD_REQUEST', message: 'The URL is not valid percent-encoded UTF-8' });
+
 /** Fastify's own errors before routing (a URL that does not percent-decode), in the contract shape. */
 export function frameworkErrors(_error: Error, request: FastifyRequest, reply: FastifyReply): void {
-  void reply.code(400).header('x-request-id', request.id).send({ code: 'BAD_REQUEST', message: 'The URL is not valid percent-encoded UTF-8' });
+  void badUrl(request, reply);
+}
+
+/**
+ * The query string's twin of `frameworkErrors`: Fastify's parser keeps an escape that does not decode (`?q=%FF`,
+ * `%ZZ`, `%C3%28`) as its raw text, so it is refused here, first, with the same 400 as those bytes in the path.
+ */
+export async function rejectUndecodableQuery(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  const start = request.url.indexOf('?');
+  if (start < 0 || !request.url.includes('%', start)) return undefined;
+  try {
+    decodeURIComponent(request.url.slice(start + 1));
+    return undefined;
+  } catch {
+    return badUrl(request, reply);
+  }
 }

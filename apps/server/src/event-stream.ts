@@ -3,7 +3,7 @@
  * event); a reconnecting EventSource sends `Last-Event-ID` and resumes after it; comment lines keep proxies from
  * closing an idle stream. Errors before the stream opens (422, 410) are the contract's JSON.
  */
-import { errorHeaders, statusOf, toErrorBody, toTRPCError, type Context } from '@tradeos/api';
+import { errorHeaders, statusOf, toErrorBody, toTRPCError, ValidationError, type Context } from '@tradeos/api';
 import { EventId, EventStreamQuery, parseEventTypes } from '@tradeos/contract';
 import { TRPCError } from '@trpc/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -13,13 +13,19 @@ export interface EventStreamOptions {
   heartbeatMs?: number;
 }
 
-/** The stream's query, `Last-Event-ID` (when valid) taking the place of `after`. */
+/**
+ * The stream's query, `Last-Event-ID` taking the place of `after`: the client's own resume point wins over the URL
+ * it reconnects to. A bad one is a 422 at `[]` (it is no field of the query), never a stream from somewhere else.
+ */
 function streamInput(request: FastifyRequest) {
   const parsed = EventStreamQuery.safeParse(request.query);
   if (!parsed.success) throw new TRPCError({ code: 'BAD_REQUEST', cause: parsed.error });
   const header = request.headers['last-event-id'];
-  const lastEventId = typeof header === 'string' && EventId.safeParse(header).success ? header : undefined;
-  return { after: lastEventId ?? parsed.data.after, types: parseEventTypes(parsed.data.types) };
+  const lastEventId = header === undefined ? undefined : EventId.safeParse(header);
+  if (lastEventId && !lastEventId.success) {
+    throw new ValidationError([{ path: [], message: 'Last-Event-ID must be an event id (a decimal integer), as the stream sent it' }]);
+  }
+  return { after: lastEventId?.data ?? parsed.data.after, types: parseEventTypes(parsed.data.types) };
 }
 
 export function registerEventStream(

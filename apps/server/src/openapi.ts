@@ -221,7 +221,7 @@ export function openApiDocument(options: DocumentOptions = {}): Json {
           in: 'header',
           required: false,
           description:
-            'Change only while the resource is at this version: the `ETag` as received, `"3"`. Another version is a 412 and nothing changes; `*` only asks that it exists. A weak tag or a list of tags is a 422. (tRPC: the `expected_version` input.)',
+            'Change only while the resource is at this version: the `ETag` as received, `"3"`. Another version, or one that can never exist (`"0"`), is a 412 and nothing changes; `*` only asks that it exists. A weak tag or a list of tags is a 422. (tRPC: the `expected_version` input.)',
           schema: { type: 'string', example: '"3"' },
         },
         IfNoneMatch: {

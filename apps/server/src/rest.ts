@@ -35,19 +35,21 @@ const takesBody = (operation: Operation) => operation.method === 'POST' || opera
 
 // Contract v1.2: REST names the version a write expects in `If-Match`, the tRPC input in this field.
 const EXPECTED_VERSION = 'expected_version';
-const ENTITY_TAG = /^"(\d{1,10})"$/;
+const ENTITY_TAG = /^"(\d+)"$/;
 
 /**
  * `If-Match` as the write's expected version: `"<version>"` (the ETag as sent) is the condition; `*` asks only that the
  * resource exists, which every write asks anyway. A weak tag (`W/"3"`), a list of tags or anything else is a 422:
- * versions are strong tags and one write expects one version.
+ * versions are strong tags and one write expects one version. A quoted version that can never exist (`"0"`, past
+ * 2 147 483 647) is still a version: it never matches, so a 412 (after the 404 of a missing row).
  */
 function expectedVersion(request: FastifyRequest): number | undefined {
   const header = request.headers['if-match'];
   if (header === undefined || header.trim() === '*') return undefined;
   const match = ENTITY_TAG.exec(header.trim());
   if (!match) throw new ValidationError([{ path: ['If-Match'], message: 'must be * or one strong entity tag, the ETag as sent: "3"' }]);
-  return Number(match[1]);
+  // Past what a number holds exactly it is just as impossible; the largest exact one stands for it.
+  return Math.min(Number(match[1]), Number.MAX_SAFE_INTEGER);
 }
 
 /** True when `If-None-Match` names this version (weak comparison: `W/"3"` matches too) or is `*`. */

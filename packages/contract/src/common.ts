@@ -36,8 +36,16 @@ export const Id = z.number().int().min(1).max(INT32_MAX).meta({ example: 17 });
 /** Contract v1.2: 1 on create, +1 on every change (stock changes included); the ETag of REST responses. */
 export const Version = z.number().int().min(1).max(INT32_MAX).meta({ description: '1 on create, +1 on every change.', example: 3 });
 
-/** Contract v1.2: a write's condition (tRPC; REST sends `If-Match: "<version>"`): a different current version is a 412. */
-export const ExpectedVersion = Version.optional().meta({ description: 'Only change the resource while it is at this version; otherwise 412 and nothing changes.' });
+/**
+ * Contract v1.2: a write's condition (tRPC; REST sends `If-Match: "<version>"`): a different current version is a 412.
+ * v1.3: so is a version that can never exist (0, past INT32_MAX): it names a version, just never the current one.
+ */
+export const ExpectedVersion = z
+  .number()
+  .int()
+  .min(0)
+  .optional()
+  .meta({ description: 'Only change the resource while it is at this version; otherwise 412 and nothing changes.', example: 3 });
 
 /** Contract v1.2: an `Idempotency-Key` header value: 1–255 printable ASCII characters. */
 export const IdempotencyKey = z

@@ -291,7 +291,7 @@ export const operations = {
     tag: 'events',
     summary: 'Follow the change feed as Server-Sent Events',
     description:
-      'The feed of `GET /events` as a stream: each event one message whose `id:` is the event id and `data:` the event. Resumes after `Last-Event-ID` (sent by EventSource on reconnect) or `?after=`; comment lines every 15 s keep proxies from closing it. The tRPC procedure `events.onChange` is the same as a subscription.',
+      'The feed of `GET /events` as a stream: each event one message whose `id:` is the event id and `data:` the event. Resumes after `Last-Event-ID` (sent by EventSource on reconnect; it wins over `?after=`, and a bad one is a 422) or `?after=`; comment lines every 15 s keep proxies from closing it. The tRPC procedure `events.onChange` is the same as a subscription.',
     input: EventStreamQuery,
     output: Event,
     success: 200,

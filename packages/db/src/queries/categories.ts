@@ -1,6 +1,6 @@
 /** Category queries through the Category model; writes in a Sequelize transaction, `product_count` derived, never stored. */
 import type { CategoryCreate } from '@tradeos/contract';
-import { fn, col, literal, type FindOptions, type InferAttributes, type Transaction } from 'sequelize';
+import { cast, col, fn, literal, Op, where as sequelizeWhere, type FindOptions, type InferAttributes, type Transaction, type WhereOptions } from 'sequelize';
 import type { Database } from '../connection.js';
 import { versionMismatch } from '../errors.js';
 import type { Category } from '../models/category.js';
@@ -49,7 +49,14 @@ async function afterMiss(db: Database, id: number, expectedVersion: number | und
   return null;
 }
 
-const where = (id: number, expectedVersion: number | undefined) => ({ id, ...(expectedVersion !== undefined && { version: expectedVersion }) });
+/**
+ * The row, at `expectedVersion` when given. The version is compared as bigint: one past the column's integer range
+ * can never exist and then simply matches nothing (a 412), where a bound integer would fail as out of range.
+ */
+const where = (id: number, expectedVersion: number | undefined): WhereOptions<InferAttributes<Category>> => ({
+  id,
+  ...(expectedVersion !== undefined && { [Op.and]: [sequelizeWhere(cast(col('version'), 'bigint'), expectedVersion)] }),
+});
 
 /** Sets the given fields; null when the category does not exist; a `version_mismatch` when `expectedVersion` is not current. */
 export async function updateCategory(db: Database, id: number, patch: CategoryPatch, expectedVersion?: number): Promise<CategoryRow | null> {

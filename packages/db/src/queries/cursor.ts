@@ -39,7 +39,11 @@ const invalid = (message: string) => new DataError('invalid', message, 'cursor')
 export function decodeCursor(cursor: string, print: string, shape: CursorValue[]): (string | number)[] {
   let outer: unknown;
   try {
-    outer = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    // Node decodes base64url leniently (it skips foreign characters, padding and spare bits): only the exact text
+    // that encodes the bytes is a cursor, so an edited one is a 422 rather than the same page.
+    const bytes = Buffer.from(cursor, 'base64url');
+    if (bytes.toString('base64url') !== cursor) throw new Error('not strict base64url');
+    outer = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw invalid('is not a cursor this server made; pass the next_cursor of a previous page as it was');
   }

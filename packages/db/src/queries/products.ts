@@ -456,11 +456,14 @@ async function afterMiss(db: Database, id: number, expectedVersion: number | und
   return current;
 }
 
-/** `AND version = $n` with the next placeholder, when the write is conditional. */
+/**
+ * `AND version = $n` with the next placeholder, when the write is conditional. Bound as bigint: a version past the
+ * column's integer range can never exist, and then compares unequal (a 412) instead of failing as out of range.
+ */
 function versionGuard(db: Database, binds: unknown[], expectedVersion: number | undefined): string {
   if (expectedVersion === undefined) return '';
   binds.push(expectedVersion);
-  return ` AND ${sql(db).field('version')} = $${binds.length}`;
+  return ` AND ${sql(db).field('version')} = $${binds.length}::bigint`;
 }
 
 /** Sets the given fields; null when the product does not exist; a `version_mismatch` when `expectedVersion` is not current. */
@@ -490,18 +493,26 @@ export type QuantityResult = { status: 'ok'; row: ProductRow } | { status: 'not_
 /**
  * One atomic statement: the row lock taken by UPDATE serializes concurrent changes, and the guards in the WHERE
  * clause (stock, and the version when the change is conditional) are re-checked on the latest row, so parallel
- * decrements never oversell and of N changes conditional on one version exactly one wins.
+ * decrements never oversell and of N changes conditional on one version exactly one wins. The sum is taken in
+ * bigint, so a result past the column's range misses the row like a shortfall does, and is told apart after 404
+ * and 412: a miss of an existing row at the right version is a shortfall when the delta takes stock away, else an
+ * overflow (a 422 at `delta`).
  */
 export async function updateProductQuantity(db: Database, id: number, change: QuantityChange, expectedVersion?: number): Promise<QuantityResult> {
   const { field } = sql(db);
   const quantity = field('quantity');
   const binds = [id, 'delta' in change ? change.delta : change.quantity];
   const guard = versionGuard(db, binds, expectedVersion);
+  const sum = `${quantity} + $2::bigint`;
   const row =
     'delta' in change
-      ? await write(db, `UPDATE products SET ${quantity} = ${quantity} + $2 WHERE ${field('id')} = $1 AND ${quantity} + $2 >= 0${guard}`, binds)
+      ? await write(db, `UPDATE products SET ${quantity} = ${sum} WHERE ${field('id')} = $1 AND ${sum} BETWEEN 0 AND ${INT32_MAX}${guard}`, binds)
       : await write(db, `UPDATE products SET ${quantity} = $2 WHERE ${field('id')} = $1${guard}`, binds);
   if (row) return { status: 'ok', row };
   const current = await afterMiss(db, id, expectedVersion);
-  return current ? { status: 'insufficient', quantity: current.quantity } : { status: 'not_found' };
+  if (!current) return { status: 'not_found' };
+  if ('delta' in change && change.delta > 0) {
+    throw new DataError('out_of_range', `Product ${id} has ${current.quantity} in stock; adding ${change.delta} would pass ${INT32_MAX}`, 'delta');
+  }
+  return { status: 'insufficient', quantity: current.quantity };
 }
