@@ -53,7 +53,12 @@ describe('SIGTERM under load', () => {
       }
     };
     const workers = Array.from({ length: 16 }, (_, n) => worker(n));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Signalled once the load is real, counted in acknowledged writes rather than in time a slow machine fills with less
+    // (a worker that fails ends the wait).
+    const loaded = async () => {
+      while (outcomes.created < 20) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    await Promise.race([loaded(), Promise.all(workers)]);
     const signalled = Date.now();
     child.kill('SIGTERM');
     const [code] = await exited;
@@ -64,7 +69,6 @@ describe('SIGTERM under load', () => {
 
     expect(code, output).toBe(0);
     expect(took).toBeLessThan(10_000);
-    expect(outcomes.created).toBeGreaterThan(10);
     expect(outcomes.refused).toBeGreaterThan(0);
     await expect(fetch(`${base}/health`)).rejects.toThrow();
 
