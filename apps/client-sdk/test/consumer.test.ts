@@ -88,7 +88,7 @@ describe('the packed SDK', () => {
     it('works from ESM: typed pages, contract errors', async () => {
       const { stdout } = await run('node', [join(consumer, 'out', 'consumer.js'), base]);
       const cheapest = ((await (await fetch(`${base}/products?sort_by=price&order=asc&limit=1`)).json()) as { items: { price: number }[] }).items[0]!.price;
-      expect(JSON.parse(stdout)).toEqual({ inferred: true, total: 48, price: cheapest, refused: 'UNPROCESSABLE_CONTENT', missing: '404 NOT_FOUND', walked: 48, replayed: true, first: 'category.created' });
+      expect(JSON.parse(stdout)).toEqual({ inferred: true, total: 48, price: cheapest, refused: 'UNPROCESSABLE_CONTENT', missing: '404 NOT_FOUND', walked: 48, replayed: true, first: 'category.created', firstName: 'Электроника' });
     });
 
     it('works from CommonJS', async () => {

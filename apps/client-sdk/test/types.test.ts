@@ -6,6 +6,7 @@ import {
   type Category,
   type CategoryCreate,
   type CatalogErrorCode,
+  type Event,
   type Issue,
   type Product,
   type ProductCreate,
@@ -77,5 +78,26 @@ describe('inferred types', () => {
     expectTypeOf(errorCode).returns.toEqualTypeOf<CatalogErrorCode | undefined>();
     expectTypeOf<CatalogErrorCode>().toExtend<string>();
     expectTypeOf<'NOT_FOUND'>().toExtend<CatalogErrorCode>();
+  });
+
+  it('narrows an event by its type: data is the resource it names, null when deleted', () => {
+    const read = (event: Event) => {
+      // @ts-expect-error before narrowing, data may be null or another resource
+      expectTypeOf(event.data.price).toEqualTypeOf<number>();
+      if (event.type === 'product.updated') {
+        expectTypeOf(event.data.price).toEqualTypeOf<number>();
+        expectTypeOf(event.data).toEqualTypeOf<Product>();
+        expectTypeOf(event.entity).toEqualTypeOf<'product'>();
+      }
+      if (event.type === 'product.deleted') expectTypeOf(event.data).toEqualTypeOf<null>();
+      if (event.type === 'category.created') expectTypeOf(event.data).toEqualTypeOf<Category>();
+      if (event.type === 'category.deleted') expectTypeOf(event.data).toEqualTypeOf<null>();
+      if (event.entity === 'product') expectTypeOf(event.data).toEqualTypeOf<Product | null>();
+    };
+    expectTypeOf(read).toBeFunction();
+    expectTypeOf<RouterOutputs['events']['list']['items']>().toEqualTypeOf<Event[]>();
+    const follow = () =>
+      client.events.onChange.subscribe({}, { onData: ({ data }) => expectTypeOf(data).toEqualTypeOf<Event>() });
+    expectTypeOf(follow).toBeFunction();
   });
 });

@@ -4,11 +4,12 @@
  * be a declared status whose body matches the declared schema, never a 5xx, and row counts move only
  * through successful writes. Reproduce a failure with FUZZ_SEED=<the printed seed>.
  */
+import { eventTypes } from '@tradeos/contract';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startServer, type LiveServer } from './helpers.js';
+import { call, eventSchema, feedPages, startServer, type LiveServer } from './helpers.js';
 
 interface Schema {
   type?: string | string[];
@@ -107,7 +108,7 @@ function requestFor(operation: Operation): fc.Arbitrary<Request> {
 
 let server: LiveServer;
 let operations: Operation[];
-let document: { components: { responses?: Record<string, Response> } };
+let document: { components: { responses?: Record<string, Response>; schemas: Record<string, Record<string, unknown>> } };
 const ajv = new Ajv2020({ strict: false, allErrors: false });
 addFormats.default(ajv);
 
@@ -115,6 +116,12 @@ beforeAll(async () => {
   server = await startServer();
   await call(server.base, 'POST', '/categories', { name: 'Книги' });
   for (let i = 0; i < 20; i += 1) await call(server.base, 'POST', '/products', { name: `Ноутбук ${i}`, price: 100 + i, quantity: i, sku: `FZ-${i}` });
+  // So that the feed holds every event type from the start, whatever the generated writes hit.
+  const doomed = (await call(server.base, 'POST', '/categories', { name: 'Удаляемая' })).body as { id: number };
+  await call(server.base, 'PUT', `/categories/${doomed.id}`, { description: 'скоро нет' });
+  await call(server.base, 'DELETE', `/categories/${doomed.id}`);
+  await call(server.base, 'PUT', '/products/1', { price: 99 });
+  await call(server.base, 'DELETE', '/products/20');
   document = (await call(server.base, 'GET', '/openapi.json')).body as typeof document & { paths: Record<string, Record<string, Omit<Operation, 'method' | 'path' | 'body'> & { requestBody?: { content: Record<string, { schema: Schema }> } }>> };
   const paths = (document as unknown as { paths: Record<string, Record<string, Omit<Operation, 'method' | 'path' | 'body'> & { requestBody?: { content: Record<string, { schema: Schema }> } }>> }).paths;
   operations = Object.entries(paths).flatMap(([path, item]) =>
@@ -126,6 +133,17 @@ afterAll(() => server.close());
 async function counts(): Promise<{ products: number; categories: number }> {
   const [rows] = await server.db.sequelize.query('SELECT (SELECT count(*) FROM products)::int AS products, (SELECT count(*) FROM categories)::int AS categories');
   return (rows as { products: number; categories: number }[])[0]!;
+}
+
+/** Each event also matches the schema its `type` selects through the document's discriminator, as a generated client reads it. */
+function expectEventsAsTyped(page: unknown): string[] {
+  const { items } = page as { items: { type: string }[] };
+  for (const event of items) {
+    const schema = eventSchema(document.components.schemas, event.type);
+    expect(schema, `no schema for ${event.type}`).toBeDefined();
+    expect(ajv.validate({ ...schema, components: document.components }, event), `${event.type}: ${ajv.errorsText()}`).toBe(true);
+  }
+  return items.map((event) => event.type);
 }
 
 describe('generated hostile requests', () => {
@@ -148,6 +166,7 @@ describe('generated hostile requests', () => {
         if (schema) {
           const valid = ajv.validate({ ...schema, components: document.components }, response.body);
           expect(valid, `${operation.method} ${path} ${response.status}: ${ajv.errorsText()}`).toBe(true);
+          if (operation.path === '/events' && response.status === 200) expectEventsAsTyped(response.body);
         } else {
           expect(response.text, `${operation.method} ${path} ${response.status} has no declared body`).toBe('');
         }
@@ -162,4 +181,11 @@ describe('generated hostile requests', () => {
     expect([...exercised].sort(), 'every operation of the document was exercised').toEqual(operations.map((op) => `${op.method} ${op.path}`).sort());
     console.log(`statuses seen:\n${[...seen.entries()].sort().map(([k, n]) => `  ${k} ×${n}`).join('\n')}`);
   }, 600_000);
+
+  it('leave a feed whose every event, of every type, is in the shape its type selects in the document', async () => {
+    const pages = await feedPages(server.base);
+    expect(pages.map((page) => page.status)).toEqual(pages.map(() => 200));
+    const seen = new Set(pages.flatMap((page) => expectEventsAsTyped(page.body)));
+    expect([...seen].sort()).toEqual([...eventTypes].sort());
+  });
 });

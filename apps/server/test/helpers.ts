@@ -118,3 +118,22 @@ export async function spawnServer(env: Record<string, string> = {}): Promise<Spa
     },
   };
 }
+
+/** Every page of `GET /events` after `after` (from the oldest event kept when omitted) up to the newest event. */
+export async function feedPages(base: string, after?: string): Promise<JsonResponse[]> {
+  const pages: JsonResponse[] = [];
+  for (let cursor = after; ; ) {
+    const page = await call(base, 'GET', `/events?limit=1000${cursor === undefined ? '' : `&after=${cursor}`}`);
+    pages.push(page);
+    const { items, next_after } = page.body as { items?: unknown[]; next_after?: string };
+    if (page.status !== 200 || !items?.length) return pages;
+    cursor = next_after;
+  }
+}
+
+/** The document's schema for an event of this type: the component its discriminator maps the type to, as a generated client narrows. */
+export function eventSchema(schemas: Record<string, Record<string, unknown>>, type: string): { $ref: string } | undefined {
+  const { mapping } = (schemas.Event?.discriminator ?? {}) as { mapping?: Record<string, string> };
+  const ref = mapping?.[type];
+  return ref === undefined ? undefined : { $ref: ref };
+}

@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { CONTRACT_VERSION, ERROR_CODES, operations } from '@tradeos/contract';
+import { CONTRACT_VERSION, ERROR_CODES, eventTypes, operations } from '@tradeos/contract';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../src/openapi.js';
-import { startServer, type LiveServer } from './helpers.js';
+import { call, eventSchema, feedPages, startServer, type LiveServer } from './helpers.js';
 
 interface Response {
   description: string;
@@ -159,6 +161,60 @@ describe('the published OpenAPI document', () => {
     expect(JSON.stringify(document)).not.toContain('multipleOf');
     const price = (document.paths['/products']!.post!.requestBody!.content['application/json'].schema.properties as Record<string, { description?: string }>).price!;
     expect(price.description).toMatch(/2 fractional digits/);
+  });
+
+  it('describes an event as a oneOf tagged by `type`, whose mapping names a schema for every event type of the contract', () => {
+    const { Event: event, ...schemas } = document.components.schemas;
+    const branches = (event!.oneOf as { $ref: string }[]).map((branch) => branch.$ref);
+    const { propertyName, mapping } = event!.discriminator as { propertyName: string; mapping: Record<string, string> };
+    expect(propertyName).toBe('type');
+    expect(Object.keys(mapping).sort()).toEqual([...eventTypes].sort());
+    expect(new Set(Object.values(mapping))).toEqual(new Set(branches));
+    for (const [type, ref] of Object.entries(mapping)) {
+      // Named schemas, each fixing its own types and what `data` is: code generators make a narrowing union of them.
+      expect(ref, type).toMatch(/^#\/components\/schemas\/\w+Event$/);
+      const properties = schemas[ref.split('/').pop()!]!.properties as Record<string, { enum?: string[]; const?: string }>;
+      expect(properties.type!.enum ?? [properties.type!.const], type).toContain(type);
+      const [entity, change] = type.split('.');
+      expect(properties.entity, type).toMatchObject({ const: entity });
+      expect(properties.data, type).toEqual(change === 'deleted' ? { type: 'null' } : { $ref: `#/components/schemas/${entity === 'product' ? 'Product' : 'Category'}` });
+    }
+  });
+
+  it('serves events that each match the schema their type selects, and declares data of another type invalid', async () => {
+    // A server of its own: the examples above are sent to the shared one in a fixed state.
+    const own = await startServer();
+    try {
+      const category = (await call(own.base, 'POST', '/categories', { name: 'События' })).body as { id: number };
+      await call(own.base, 'PUT', `/categories/${category.id}`, { description: 'Каждое изменение' });
+      const product = (await call(own.base, 'POST', '/products', { name: 'Событие', price: 12.5, category_id: category.id })).body as { id: number };
+      await call(own.base, 'PUT', `/products/${product.id}`, { price: 13 });
+      expect((await call(own.base, 'DELETE', `/products/${product.id}`)).status).toBe(204);
+      expect((await call(own.base, 'DELETE', `/categories/${category.id}`)).status).toBe(204);
+
+      const ajv = new Ajv2020({ strict: false });
+      addFormats.default(ajv);
+      const valid = (schema: object, value: unknown) => ajv.validate({ ...schema, components: document.components }, value) || ajv.errorsText();
+      const pages = await feedPages(own.base);
+      const declared = document.paths['/events']!.get!.responses['200']!.content!['application/json']!.schema!;
+      const events = pages.flatMap((page) => (page.body as { items: { type: string; data: unknown }[] }).items);
+      for (const page of pages) expect(valid(declared, page.body)).toBe(true);
+      for (const event of events) expect(valid(eventSchema(document.components.schemas, event.type)!, event), event.type).toBe(true);
+      expect(new Set(events.map((event) => event.type))).toEqual(new Set(eventTypes));
+
+      const of = (type: string) => events.find((event) => event.type === type)!;
+      const [updatedProduct, updatedCategory] = [of('product.updated'), of('category.updated')];
+      const wrong = [
+        { ...updatedProduct, data: null },
+        { ...updatedProduct, data: updatedCategory.data },
+        { ...updatedCategory, data: updatedProduct.data },
+        { ...of('product.deleted'), data: updatedProduct.data },
+        { ...of('category.deleted'), data: updatedCategory.data },
+      ];
+      for (const event of wrong) expect(valid({ $ref: '#/components/schemas/Event' }, event), JSON.stringify(event)).not.toBe(true);
+    } finally {
+      await own.close();
+    }
   });
 
   it('has examples that each succeed, sent as-is in document order to a freshly seeded server', async () => {

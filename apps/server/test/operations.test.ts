@@ -12,15 +12,14 @@ const cli = new URL('../../../packages/db/dist/cli.js', import.meta.url).pathnam
 // Whatever a developer's .env says, these servers run with writes open, no rate limit and one process.
 const QUIET = { API_KEYS: '', RATE_LIMIT_MAX: '0', WORKERS: '1', SEED_ON_START: 'false', MIGRATE_ON_START: 'false' };
 
-/** Runs a process to its end: exit code, output, and how long it took. */
-async function runToEnd(file: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  const started = Date.now();
+/** Runs a process to its end: exit code and output. */
+async function runToEnd(file: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [file], { env: { ...process.env, ...QUIET, ...env }, timeout: 30_000 });
-    return { code: 0, stdout, stderr, ms: Date.now() - started };
+    return { code: 0, stdout, stderr };
   } catch (error) {
     const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string };
-    return { code, stdout, stderr, ms: Date.now() - started };
+    return { code, stdout, stderr };
   }
 }
 
@@ -39,8 +38,8 @@ describe('configuration shared with the migration CLI', () => {
   it('stops within the connect timeout, in one line, when the server wants a password the URL lacks', async () => {
     const postgres = await startPasswordServer('an0ther-Secret');
     try {
-      const server = await runToEnd(main, { DATABASE_URL: postgres.url, PORT: String(await freePort()), DB_CONNECT_TIMEOUT_MS: '3000' });
-      expect(server.ms).toBeLessThan(3_000);
+      // A connect timeout past runToEnd's 30 s kill: only the password refusal, not a timeout, can end it with this line.
+      const server = await runToEnd(main, { DATABASE_URL: postgres.url, PORT: String(await freePort()), DB_CONNECT_TIMEOUT_MS: '60000' });
       expect(server.code).toBe(1);
       expect(server.stderr).toBe(
         'failed to start: the database server asks for a password and DATABASE_URL has none (postgres://user:password@host:port/database)\n',
@@ -73,7 +72,8 @@ describe('an external database behind the migrations', () => {
     };
     try {
       let first: Awaited<ReturnType<typeof health>> | undefined;
-      for (let i = 0; i < 100 && !first; i += 1) {
+      // Until it answers (or exits): a start-up on a busy machine takes longer, it does not fail.
+      while (!first && child.exitCode === null) {
         first = await health().catch(() => undefined);
         if (!first) await new Promise((resolve) => setTimeout(resolve, 100));
       }

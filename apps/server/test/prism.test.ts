@@ -57,6 +57,8 @@ const VALID: Exchange[] = [
   { method: 'DELETE', path: '/categories/1', status: 409 },
   { method: 'DELETE', path: '/categories/5', status: 204 },
   { method: 'DELETE', path: '/categories/5', status: 404 },
+  // After the writes above, the feed holds every event type: each in the shape its `type` selects.
+  { method: 'GET', path: '/events?limit=1000', status: 200 },
 ];
 
 /**

@@ -42,17 +42,30 @@ export const withDates = <R>(data: Json<R>): R => ({ ...data, created_at: new Da
 export interface EventRow {
   id: string;
   type: EventType;
-  entity: 'product' | 'category';
   entity_id: number;
   version: number;
   occurred_at: Date;
   data: Record<string, unknown> | null;
 }
 
-export const EVENT_COLUMNS = 'e.id::text AS id, e.type, e.entity, e.entity_id, e.version, e.occurred_at, e.data';
+export const EVENT_COLUMNS = 'e.id::text AS id, e.type, e.entity_id, e.version, e.occurred_at, e.data';
 
-/** An event row as the contract's Event; `data` goes through the same mapping the API's reads use. */
+/**
+ * An event row as the contract's Event; `data` goes through the same mapping the API's reads use. The type decides
+ * the branch (its entity and its data), so a new event type fails to compile here until it is mapped.
+ */
 export function toEvent(row: EventRow): Event {
-  const data = row.data && (row.entity === 'product' ? toProduct(withDates(row.data as Json<ProductRow>)) : toCategory(withDates(row.data as Json<CategoryRow>)));
-  return { id: row.id, type: row.type, entity: row.entity, entity_id: row.entity_id, version: row.version, occurred_at: row.occurred_at.toISOString(), data };
+  const head = { id: row.id, entity_id: row.entity_id, version: row.version, occurred_at: row.occurred_at.toISOString() };
+  switch (row.type) {
+    case 'product.created':
+    case 'product.updated':
+      return { ...head, type: row.type, entity: 'product', data: toProduct(withDates(row.data as Json<ProductRow>)) };
+    case 'product.deleted':
+      return { ...head, type: row.type, entity: 'product', data: null };
+    case 'category.created':
+    case 'category.updated':
+      return { ...head, type: row.type, entity: 'category', data: toCategory(withDates(row.data as Json<CategoryRow>)) };
+    case 'category.deleted':
+      return { ...head, type: row.type, entity: 'category', data: null };
+  }
 }

@@ -173,10 +173,9 @@ describe('the migration CLI', () => {
         url.password = password;
         return url.toString();
       };
+      // A connect timeout longer than the test may run: only the password refusal, not a timeout, can end it with this line.
       for (const command of [['status'], ['upgrade', 'head'], ['seed']]) {
-        const started = Date.now();
-        const result = await db(command, passwordless, { DB_CONNECT_TIMEOUT_MS: '3000', PGPASSWORD: '' });
-        expect(Date.now() - started, command.join(' ')).toBeLessThan(3_000);
+        const result = await db(command, passwordless, { DB_CONNECT_TIMEOUT_MS: '60000', PGPASSWORD: '' });
         expect(result.code).toBe(1);
         expect(result.stderr).toBe(
           'error: the database server asks for a password and DATABASE_URL has none (postgres://user:password@host:port/database)\n',

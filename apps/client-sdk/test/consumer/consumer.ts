@@ -42,6 +42,7 @@ const first = await new Promise<Event>((resolve, reject) => {
     },
   );
 });
+// Narrowed by its type, an event's data is the resource it names: the union survives into the published declarations.
+const firstName: string | undefined = first.type === 'category.created' ? first.data.name : undefined;
 
-
-console.log(JSON.stringify({ inferred, total: page.total, price: product?.price, refused, missing, walked, replayed: repeated.id === created.id, first: first.type }));
+console.log(JSON.stringify({ inferred, total: page.total, price: product?.price, refused, missing, walked, replayed: repeated.id === created.id, first: first.type, firstName }));
