@@ -6,9 +6,9 @@ import 'reflect-metadata';
 import pg from 'pg';
 import { Sequelize } from 'sequelize-typescript';
 import type { Repository } from 'sequelize-typescript';
-import { DATABASE_DEFAULTS } from './config.js';
 import { SessionClient, sequelizeDialect } from './clients.js';
-import { DataError, describeDatabaseError, isConnectionError } from './errors.js';
+import { DATABASE_DEFAULTS } from './config.js';
+import { DataError, describeDatabaseError, endsSession, isConnectionError } from './errors.js';
 import { Category } from './models/category.js';
 import { Product } from './models/product.js';
 
@@ -212,7 +212,7 @@ export function createDatabase(options: DatabaseOptions): Database {
         },
         (error: unknown) => {
           if (done) return;
-          finish(isConnectionError(error) ? (error as Error) : undefined);
+          finish(endsSession(error) ? (error as Error) : undefined);
           reject(error instanceof Error ? error : new Error(String(error)));
         },
       );

@@ -139,7 +139,8 @@ async function resettingProxy(): Promise<{ url: string; reset: () => void; close
 }
 
 // pg emits 'error' on a client whose connection dies, and pg-pool does not listen while the client is checked out:
-// without a listener of our own the process ended (issue 27; vitest reports it as an unhandled error).
+// without a listener of our own the process ended (issue 27; vitest reports it as an unhandled error). And a session
+// the server ended must not be handed to the next caller before its socket's end arrives.
 describe('a connection that dies in the middle of a statement', () => {
   const pools = {
     'the hot-read pool': (handle: Database, sql: string) => handle.query(sql),
@@ -154,16 +155,19 @@ describe('a connection that dies in the middle of a statement', () => {
   };
   for (const [fault, strike] of Object.entries(faults)) {
     for (const [pool, run] of Object.entries(pools)) {
-      it(`is ${fault}: on ${pool} only that statement fails, as a connection error`, async () => {
+      it(`is ${fault}: on ${pool} only that statement fails, as a connection error; the one waiting gets a live connection`, async () => {
         const proxy = await resettingProxy();
-        const single = createDatabase({ url: proxy.url, pool: { max: 1 } });
+        const single = createDatabase({ url: proxy.url, pool: { max: 1, acquireTimeoutMs: 10_000 } });
         try {
           // Unique per test: a statement whose connection was reset sleeps on in its backend for a while.
           const marker = `SELECT pg_sleep(1.5) AS dies_${`${fault} ${pool}`.replace(/\W/g, '_')}`;
           const dying = run(single, marker).catch((e: unknown) => e);
+          // Queued for the pool's one connection: it is handed over the moment the first statement fails.
+          const waiting = run(single, 'SELECT 1 AS ok').catch((e: unknown) => e);
           await whenRunning(marker, strike(proxy));
           const outcome = await dying;
           expect(isConnectionError(outcome), String(outcome)).toBe(true);
+          expect(await waiting).toBeInstanceOf(Array);
         } finally {
           await single.close();
           await proxy.close();
