@@ -70,15 +70,22 @@ export interface SpawnedServer {
   port: number;
   /** What the process printed so far. */
   output: () => string;
+  /** False once the process has exited. */
+  running: () => boolean;
   stop: () => Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** Serve this database (on a PostgreSQL the caller owns) instead of a fresh one on the shared test server. */
+  databaseUrl?: string;
 }
 
 /**
  * The server as its own process, from source (src/main.ts under tsx), on a fresh database: for what
  * only shows between two processes (resets on a real socket, node:cluster workers).
  */
-export async function spawnServer(env: Record<string, string> = {}): Promise<SpawnedServer> {
-  const database = await createTestDatabase(inject('adminUrl'));
+export async function spawnServer(env: Record<string, string> = {}, { databaseUrl }: SpawnOptions = {}): Promise<SpawnedServer> {
+  const database = databaseUrl ? { url: databaseUrl, drop: () => Promise.resolve() } : await createTestDatabase(inject('adminUrl'));
   const port = await freePort();
   const main = new URL('../src/main.ts', import.meta.url).pathname;
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
@@ -109,8 +116,9 @@ export async function spawnServer(env: Record<string, string> = {}): Promise<Spa
     base,
     port,
     output: () => output,
+    running: () => child.exitCode === null && child.signalCode === null,
     stop: async () => {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await exited;
       }

@@ -6,8 +6,9 @@ import 'reflect-metadata';
 import pg from 'pg';
 import { Sequelize } from 'sequelize-typescript';
 import type { Repository } from 'sequelize-typescript';
+import { SessionClient, sequelizeDialect } from './clients.js';
 import { DATABASE_DEFAULTS } from './config.js';
-import { DataError, describeDatabaseError, isConnectionError, isPoolWait } from './errors.js';
+import { DataError, describeDatabaseError, endsSession, isConnectionError, isPoolWait } from './errors.js';
 import { Category } from './models/category.js';
 import { Product } from './models/product.js';
 
@@ -109,6 +110,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     repositoryMode: true,
     models: [...models],
     pool: { max, min: pool.min ?? 0, acquire: acquireTimeoutMs, idle: idleTimeoutMs },
+    dialectModule: sequelizeDialect,
     dialectOptions: {
       connectionTimeoutMillis: connectTimeoutMs,
       statement_timeout: statementTimeoutMs,
@@ -119,6 +121,7 @@ export function createDatabase(options: DatabaseOptions): Database {
 
   // The hot reads' pool: connections are taken for one statement each, so a cancelled one can simply be dropped.
   const reads = new pg.Pool({
+    Client: SessionClient,
     connectionString: url,
     max,
     min: pool.min ?? 0,
@@ -129,6 +132,7 @@ export function createDatabase(options: DatabaseOptions): Database {
   });
   // Health checks and cancellations: a path that a saturated `reads` or Sequelize pool cannot starve.
   const control = new pg.Pool({
+    Client: SessionClient,
     connectionString: url,
     max: 1,
     idleTimeoutMillis: idleTimeoutMs,
@@ -137,7 +141,8 @@ export function createDatabase(options: DatabaseOptions): Database {
     query_timeout: 2_000,
     application_name: 'tradeos-catalog-control',
   });
-  // A broken idle connection is dropped by the pool; without a listener the error would end the process.
+  // A broken idle connection is dropped by the pool, which then emits 'error' itself (a client's own errors never end
+  // the process: see SessionClient).
   reads.on('error', () => undefined);
   control.on('error', () => undefined);
 
@@ -201,7 +206,7 @@ export function createDatabase(options: DatabaseOptions): Database {
         },
         (error: unknown) => {
           if (done) return;
-          finish(isConnectionError(error) ? (error as Error) : undefined);
+          finish(endsSession(error) ? (error as Error) : undefined);
           reject(error instanceof Error ? error : new Error(String(error)));
         },
       );

@@ -12,6 +12,7 @@ import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { SessionClient } from './clients.js';
 
 export interface EmbeddedPostgresOptions {
   /** Cluster directory; created and initialised on first start, kept afterwards. */
@@ -130,7 +131,7 @@ function urlFor(port: number, database: string): string {
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = new SessionClient({ connectionString: adminUrl });
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

@@ -21,6 +21,7 @@ const CONNECTION_NAMES = new Set([
 interface ErrorLike {
   name?: string;
   code?: string;
+  severity?: string;
   message?: string;
   constraint?: string;
   detail?: string;
@@ -46,6 +47,14 @@ export function isConnectionError(error: unknown): boolean {
     if (current.message && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(current.message)) return true;
   }
   return false;
+}
+
+/**
+ * True when the connection that gave this error is no use any more: it failed, or the server ended its session (a
+ * FATAL error: terminated, shut down, an idle timeout) and is closing it, though the socket may not show it yet.
+ */
+export function endsSession(error: unknown): boolean {
+  return isConnectionError(error) || [...chain(error)].some((e) => e.severity === 'FATAL' || e.severity === 'PANIC');
 }
 
 export type DataErrorKind =

@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { Sequelize, type Transaction } from 'sequelize';
 import { Umzug, type UmzugStorage } from 'umzug';
+import { SessionClient, sequelizeDialect } from './clients.js';
 import { within, type Database } from './connection.js';
 
 export interface MigrationContext {
@@ -128,7 +128,7 @@ type Logger = (line: string) => void;
 
 /** Holds the session-level advisory lock on one dedicated connection (not a pooled one) while `fn` runs. */
 async function withLock<T>(db: Database, fn: () => Promise<T>): Promise<T> {
-  const client = new pg.Client({
+  const client = new SessionClient({
     connectionString: db.url,
     application_name: 'tradeos-catalog-migrator',
     connectionTimeoutMillis: db.connectTimeoutMs,
@@ -182,6 +182,7 @@ async function withMigrationConnection<T>(db: Database, logger: Logger, fn: (mig
     dialect: 'postgres',
     logging: false,
     pool: { max: 1, min: 0 },
+    dialectModule: sequelizeDialect,
     dialectOptions: { connectionTimeoutMillis: db.connectTimeoutMs, application_name: 'tradeos-catalog-migrator' },
   });
   try {

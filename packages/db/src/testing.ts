@@ -7,6 +7,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { SessionClient } from './clients.js';
 import { createDatabase, type Database, type DatabaseOptions } from './connection.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import type {} from 'vitest';
@@ -72,7 +73,7 @@ export function withDatabaseName(url: string, database: string): string {
 }
 
 async function admin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = new SessionClient({ connectionString: adminUrl });
   await client.connect();
   try {
     return await fn(client);
