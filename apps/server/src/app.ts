@@ -211,13 +211,26 @@ export function buildApp({
     void feed.start();
     done();
   });
-  // Streams never finish by themselves: closing the server ends them, so a graceful shutdown need not wait for them.
+  // Streams and long polls wait for news: closing the server ends them with what they have, so a graceful shutdown
+  // need not wait for them.
   const closing = new AbortController();
   setMaxListeners(0, closing.signal);
   app.addHook('preClose', (done) => {
     closing.abort(new Error('server closing'));
     done();
   });
+  // A waiting request's own view of `closing`, whose listener leaves with the request (a signal combined with the
+  // long-lived one by AbortSignal.any would stay referenced from it).
+  const closingFor = (reply: FastifyReply): AbortSignal => {
+    const controller = new AbortController();
+    const abort = () => controller.abort(closing.signal.reason);
+    if (closing.signal.aborted) abort();
+    else {
+      closing.signal.addEventListener('abort', abort, { once: true });
+      reply.raw.once('close', () => closing.signal.removeEventListener('abort', abort));
+    }
+    return controller.signal;
+  };
   /**
    * The one way a request gets its router context. Its signal aborts at the request's deadline or when the client
    * goes away, so no database call outlives the request: a hung database is a 503 on time, an abandoned query is cancelled.
@@ -226,7 +239,6 @@ export function buildApp({
     const controller = new AbortController();
     // A call that may hold its request (a long poll) gets that much longer; a stream has no deadline, only its client.
     const deadline = Number.isFinite(holdsMs) ? setTimeout(() => controller.abort(new Error('request deadline passed')), requestTimeoutMs + holdsMs).unref() : undefined;
-    if (!deadline) closing.signal.addEventListener('abort', () => controller.abort(closing.signal.reason), { once: true, signal: controller.signal });
     reply.raw.once('close', () => {
       clearTimeout(deadline);
       // Only a client that left before its answer was written abandons work; a finished response has none left.
@@ -238,6 +250,7 @@ export function buildApp({
       requestId: request.id,
       log: request.log,
       signal: controller.signal,
+      closing: holdsMs > 0 ? closingFor(reply) : undefined,
       idempotencyKey: typeof key === 'string' ? key : undefined,
       scope: apiKeys.length ? scopeOf(request) : 'public',
       onReplay: () => void reply.header('idempotent-replayed', 'true'),
