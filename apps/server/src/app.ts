@@ -17,6 +17,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import { scopeOf, writeProtection } from './auth.js';
 import { clientErrorHandler, frameworkErrors } from './client-errors.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
+import { registerDrain } from './drain.js';
 import { registerEventStream } from './event-stream.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
 import { acceptEveryMethod, UNSERVED_METHODS } from './methods.js';
@@ -51,6 +52,11 @@ export interface AppOptions {
    * the feed looks for writes nobody announced by NOTIFY (psql, the import CLI).
    */
   events?: { retentionDays?: number; heartbeatMs?: number; pollMs?: number };
+  /**
+   * Closing, resolves once no process accepts connections on this server's port any longer (WORKERS: the primary
+   * says so); idle connections are closed only then. By default, as soon as this one stopped.
+   */
+  listenerClosed?: () => Promise<void>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -128,6 +134,7 @@ export function buildApp({
   maxBatchSize = 10,
   requestLogSample = 1,
   events = {},
+  listenerClosed,
 }: AppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
     logger,
@@ -142,6 +149,10 @@ export function buildApp({
     },
     // A long path segment is a bad id or name (422 from validation), never Fastify's bare 414.
     routerOptions: { maxParamLength: 16_384 },
+    // Closing, a request already received on a kept-alive connection is served (with `Connection: close`), never
+    // refused with Fastify's own 503 body; idle connections are closed once what was sent is read (drain.ts).
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
     clientErrorHandler: clientErrorHandler(() => app.server, () => app.log),
     frameworkErrors,
     requestIdHeader: false,
@@ -150,6 +161,9 @@ export function buildApp({
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
   });
+
+  // First of all hooks, so the drain knows every request from its first hook on.
+  registerDrain(app, listenerClosed);
 
   const notFound = (request: FastifyRequest, reply: FastifyReply) =>
     reply.code(404).send({ code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
