@@ -17,6 +17,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import { scopeOf, writeProtection } from './auth.js';
 import { clientErrorHandler, frameworkErrors, rejectUndecodableQuery } from './client-errors.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
+import { registerDrain } from './drain.js';
 import { registerEventStream } from './event-stream.js';
 import { rejectRepeatedHeaders } from './headers.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
@@ -52,6 +53,11 @@ export interface AppOptions {
    * the feed looks for writes nobody announced by NOTIFY (psql, the import CLI).
    */
   events?: { retentionDays?: number; heartbeatMs?: number; pollMs?: number };
+  /**
+   * Closing, resolves once no process accepts connections on this server's port any longer (WORKERS: the primary
+   * says so); idle connections are closed only then. By default, as soon as this one stopped.
+   */
+  listenerClosed?: () => Promise<void>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -143,6 +149,7 @@ export function buildApp({
   maxBatchSize = 10,
   requestLogSample = 1,
   events = {},
+  listenerClosed,
 }: AppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
     logger,
@@ -157,6 +164,10 @@ export function buildApp({
     },
     // A long path segment is a bad id or name (422 from validation), never Fastify's bare 414.
     routerOptions: { maxParamLength: 16_384 },
+    // Closing, a request already received on a kept-alive connection is served (with `Connection: close`), never
+    // refused with Fastify's own 503 body; idle connections are closed once what was sent is read (drain.ts).
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
     clientErrorHandler: clientErrorHandler(() => app.server, () => app.log),
     frameworkErrors,
     requestIdHeader: false,
@@ -165,6 +176,9 @@ export function buildApp({
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
   });
+
+  // First of all hooks, so the drain knows every request from its first hook on.
+  registerDrain(app, listenerClosed);
 
   const notFound = (request: FastifyRequest, reply: FastifyReply) =>
     reply.code(404).send({ code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
@@ -228,13 +242,26 @@ export function buildApp({
     void feed.start();
     done();
   });
-  // Streams never finish by themselves: closing the server ends them, so a graceful shutdown need not wait for them.
+  // Streams and long polls wait for news: closing the server ends them with what they have, so a graceful shutdown
+  // need not wait for them.
   const closing = new AbortController();
   setMaxListeners(0, closing.signal);
   app.addHook('preClose', (done) => {
     closing.abort(new Error('server closing'));
     done();
   });
+  // A waiting request's own view of `closing`, whose listener leaves with the request (a signal combined with the
+  // long-lived one by AbortSignal.any would stay referenced from it).
+  const closingFor = (reply: FastifyReply): AbortSignal => {
+    const controller = new AbortController();
+    const abort = () => controller.abort(closing.signal.reason);
+    if (closing.signal.aborted) abort();
+    else {
+      closing.signal.addEventListener('abort', abort, { once: true });
+      reply.raw.once('close', () => closing.signal.removeEventListener('abort', abort));
+    }
+    return controller.signal;
+  };
   /**
    * The one way a request gets its router context. Its signal aborts at the request's deadline or when the client
    * goes away, so no database call outlives the request: a hung database is a 503 on time, an abandoned query is cancelled.
@@ -243,7 +270,6 @@ export function buildApp({
     const controller = new AbortController();
     // A call that may hold its request (a long poll) gets that much longer; a stream has no deadline, only its client.
     const deadline = Number.isFinite(holdsMs) ? setTimeout(() => controller.abort(new Error('request deadline passed')), requestTimeoutMs + holdsMs).unref() : undefined;
-    if (!deadline) closing.signal.addEventListener('abort', () => controller.abort(closing.signal.reason), { once: true, signal: controller.signal });
     reply.raw.once('close', () => {
       clearTimeout(deadline);
       // Only a client that left before its answer was written abandons work; a finished response has none left.
@@ -255,6 +281,7 @@ export function buildApp({
       requestId: request.id,
       log: request.log,
       signal: controller.signal,
+      closing: holdsMs > 0 ? closingFor(reply) : undefined,
       idempotencyKey: typeof key === 'string' ? key : undefined,
       scope: apiKeys.length ? scopeOf(request) : 'public',
       onReplay: () => void reply.header('idempotent-replayed', 'true'),

@@ -35,7 +35,7 @@ export function registerEventStream(
 ): void {
   app.get('/events/stream', async (request, reply) => {
     // No deadline: the stream ends when its client leaves or the server closes.
-    const { store, signal } = contextFor(request, reply, Infinity);
+    const { store, signal, closing } = contextFor(request, reply, Infinity);
     let query: ReturnType<typeof streamInput>;
     try {
       query = streamInput(request);
@@ -72,19 +72,20 @@ export function registerEventStream(
         raw.on('drain', resume).on('close', resume);
       });
     };
+    const ends = AbortSignal.any([signal!, closing!]);
     try {
       await send('retry: 1000\n\n');
-      for await (const event of store.events.follow(query, signal!)) {
-        if (signal!.aborted) break;
+      for await (const event of store.events.follow(query, ends)) {
+        if (ends.aborted) break;
         await send(`id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
       }
     } catch (error) {
       // The database went away or the cursor was pruned meanwhile: end the stream, the client resumes from its last id.
-      // (A read the client's leaving cut short is no failure.)
-      if (!signal!.aborted) request.log.warn({ err: error }, 'event stream ended');
+      // (A read cut short by the client leaving or the server closing is no failure.)
+      if (!ends.aborted) request.log.warn({ err: error }, 'event stream ended');
     } finally {
       // The client left, or the server is closing.
-      if (signal!.aborted) request.log.info('event stream closed');
+      if (ends.aborted) request.log.info('event stream closed');
       clearInterval(heartbeat);
       raw.end();
     }

@@ -3,6 +3,8 @@
  * server process, or WORKERS of them sharing the port (node:cluster); graceful shutdown on SIGTERM/SIGINT.
  */
 import cluster from 'node:cluster';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ConfigError,
   createDatabase,
@@ -16,10 +18,13 @@ import {
   type DatabaseServer,
 } from '@tradeos/db';
 import { buildApp } from './app.js';
+import { announcePortClosed, portClosedByPrimary } from './drain.js';
 import { loadEnv, type Env } from './env.js';
 import { ClusterStore, RedisStore, serveRateLimitToWorkers, type RateLimitStore } from './rate-limit.js';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
+/** How long after the deadline the primary waits for a worker to answer what it still ran and leave (drain.ts: 3 s at most). */
+const WORKER_EXIT_GRACE_MS = 5_000;
 
 /** An external database behind this build's migrations is drift an operator must see; /health shows it too. */
 async function warnIfPending(db: Database): Promise<void> {
@@ -70,8 +75,15 @@ function rateLimitStore(env: Env): RateLimitStore | undefined {
   return cluster.isWorker ? new ClusterStore() : undefined;
 }
 
-/** One HTTP server process; resolves to its shutdown function. */
-async function serve(env: Env, url: string): Promise<() => Promise<void>> {
+interface Serving {
+  /** Stops accepting, answers every request received, ends streams and long polls, then releases the pool. */
+  stop: () => Promise<void>;
+  /** At the shutdown deadline: whatever still runs is answered 503 busy; resolves once those answers are out. */
+  expire: () => Promise<void>;
+}
+
+/** One HTTP server process. */
+async function serve(env: Env, url: string): Promise<Serving> {
   const db = createDatabase(databaseOptions(env.database, url));
   const app = buildApp({
     db,
@@ -83,33 +95,46 @@ async function serve(env: Env, url: string): Promise<() => Promise<void>> {
     maxBatchSize: env.TRPC_MAX_BATCH_SIZE,
     requestLogSample: env.REQUEST_LOG_SAMPLE,
     events: { retentionDays: env.EVENTS_RETENTION_DAYS },
+    listenerClosed: cluster.isWorker ? portClosedByPrimary : undefined,
   });
   await app.listen({ port: env.PORT, host: env.HOST });
-  // Stop accepting, let in-flight requests finish, then release the pool.
-  return async () => {
-    await app.close();
-    await db.close();
+  return {
+    stop: async () => {
+      await app.close();
+      await db.close();
+    },
+    // The answers go out first; then the work behind them is cancelled, so none of it lands after a 503 busy.
+    expire: async () => {
+      const answered = app.drain.answerBusy();
+      await db.cancelAll().catch((error: unknown) => console.error(`cancelling statements failed: ${describeDatabaseError(error)}`));
+      await answered;
+    },
   };
 }
 
-function onSignal(env: Env, stop: () => Promise<void>): void {
+/**
+ * Runs `stop` on SIGTERM/SIGINT. If it has not finished by SHUTDOWN_TIMEOUT_MS, `expire` answers what still runs and
+ * the process leaves with 0 (`leave` first, if given): every request got its answer, which is what a graceful
+ * shutdown owes. The statements still running are cancelled first, so nothing answered busy is applied after all.
+ */
+function onSignal(env: Env, stop: () => Promise<void>, expire: () => Promise<void>, leave?: () => Promise<void>): void {
   let stopping = false;
+  const fail = (error: unknown) => {
+    console.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  };
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: shutting down`);
-    const force = setTimeout(() => {
-      console.error('shutdown timed out');
-      process.exit(1);
+    const deadline = setTimeout(() => {
+      log('shutdown deadline passed: answering what still runs with 503');
+      expire()
+        .then(() => leave?.())
+        .then(() => process.exit(0), fail);
     }, env.SHUTDOWN_TIMEOUT_MS);
-    force.unref();
-    stop().then(
-      () => clearTimeout(force),
-      (error: unknown) => {
-        console.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
-        process.exit(1);
-      },
-    );
+    deadline.unref();
+    stop().then(() => clearTimeout(deadline), fail);
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
@@ -120,25 +145,36 @@ async function main(): Promise<void> {
   if (cluster.isWorker) {
     // The primary prepared the database and handed its URL down. The IPC channel to the primary keeps a
     // worker alive, so once drained it leaves by itself.
-    const stop = await serve(env, env.database.url!);
-    onSignal(env, async () => {
-      await stop();
-      process.exit(0);
-    });
+    const { stop, expire } = await serve(env, env.database.url!);
+    onSignal(
+      env,
+      async () => {
+        await stop();
+        process.exit(0);
+      },
+      expire,
+    );
     return;
   }
 
   const { url, embedded } = await prepareDatabase(env);
   if (env.WORKERS === 1) {
-    const stop = await serve(env, url);
-    onSignal(env, async () => {
-      await stop();
-      await embedded?.stop();
-    });
+    const { stop, expire } = await serve(env, url);
+    const stopEmbedded = async () => embedded?.stop();
+    onSignal(
+      env,
+      async () => {
+        await stop();
+        await stopEmbedded();
+      },
+      expire,
+      stopEmbedded,
+    );
     return;
   }
 
   if (env.RATE_LIMIT_MAX > 0 && !env.REDIS_URL) serveRateLimitToWorkers(cluster, env.RATE_LIMIT_WINDOW_MS);
+  announcePortClosed(cluster);
   const fork = () => cluster.fork({ DATABASE_URL: url, MIGRATE_ON_START: 'false', SEED_ON_START: 'false' });
   const workers = new Set(Array.from({ length: env.WORKERS }, fork));
   let stopping = false;
@@ -150,18 +186,27 @@ async function main(): Promise<void> {
     setTimeout(() => workers.add(fork()), 1_000);
   });
   log(`${env.WORKERS} workers serving http://${env.HOST}:${env.PORT}`);
-  onSignal(env, async () => {
-    stopping = true;
-    await Promise.all(
-      [...workers].map(async (worker) => {
-        if (worker.isDead()) return;
-        const exited = new Promise((resolve) => worker.once('exit', resolve));
-        worker.process.kill('SIGTERM');
-        await exited;
-      }),
-    );
-    await embedded?.stop();
-  });
+  const exited = () => Promise.all([...workers].filter((worker) => !worker.isDead()).map((worker) => once(worker, 'exit')));
+  const stopEmbedded = async () => embedded?.stop();
+  onSignal(
+    env,
+    async () => {
+      stopping = true;
+      const all = exited();
+      for (const worker of workers) if (!worker.isDead()) worker.process.kill('SIGTERM');
+      await all;
+      await stopEmbedded();
+    },
+    // Each worker answers what it still runs at its own deadline, then leaves; one still here after that is stuck.
+    async () => {
+      const stuck = await Promise.race([exited().then(() => false), sleep(WORKER_EXIT_GRACE_MS, true)]);
+      if (!stuck) return;
+      for (const worker of workers) worker.process.kill('SIGKILL');
+      console.error('shutdown timed out: a worker did not leave after its deadline');
+      process.exit(1);
+    },
+    stopEmbedded,
+  );
 }
 
 main().catch((error: unknown) => {

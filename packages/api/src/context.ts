@@ -11,6 +11,8 @@ export interface Context {
   log: Logger;
   /** Aborts when the request's deadline passes or its client goes away; store calls end then. */
   signal?: AbortSignal;
+  /** Aborts when the server begins to close: a long poll or a stream stops waiting and answers what it has. */
+  closing?: AbortSignal;
   /** Contract v1.2: the request's `Idempotency-Key` header, as sent (checked by the operations that take one). */
   idempotencyKey?: string;
   /** Whose keys these are: a digest of the caller's API key with write protection on, else one shared scope. */
@@ -24,6 +26,7 @@ export function createContext(options: {
   requestId: string;
   log?: Logger;
   signal?: AbortSignal;
+  closing?: AbortSignal;
   idempotencyKey?: string;
   scope?: string;
   onReplay?: () => void;
@@ -33,6 +36,7 @@ export function createContext(options: {
     requestId: options.requestId,
     log: options.log ?? { error: () => undefined },
     signal: options.signal,
+    closing: options.closing,
     idempotencyKey: options.idempotencyKey,
     scope: options.scope ?? 'public',
     onReplay: options.onReplay,

@@ -2,6 +2,7 @@
  * The database handle every other package is given: one Sequelize instance whose models carry the writes,
  * a pg pool of its own for the hot reads, and a one-connection pool for health checks and cancellations.
  */
+import { randomUUID } from 'node:crypto';
 import 'reflect-metadata';
 import pg from 'pg';
 import { Sequelize } from 'sequelize-typescript';
@@ -70,6 +71,8 @@ export interface Database {
   report(outcome: unknown): void;
   /** Calls `listener` on every change of availability (not on repeats); returns the unsubscribe function. */
   watch(listener: (availability: Availability) => void): () => void;
+  /** Cancels every statement this handle's connections are running: the shutdown deadline answered their requests. */
+  cancelAll(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -104,6 +107,8 @@ export function createDatabase(options: DatabaseOptions): Database {
   const max = pool.max ?? DATABASE_DEFAULTS.poolMax;
   const acquireTimeoutMs = pool.acquireTimeoutMs ?? DATABASE_DEFAULTS.acquireTimeoutMs;
   const idleTimeoutMs = pool.idleTimeoutMs ?? 10_000;
+  // This handle's sessions, told apart from other processes' (workers, instances) for cancelAll.
+  const applicationName = `tradeos-catalog ${randomUUID().slice(0, 8)}`;
   const sequelize = new Sequelize(url, {
     dialect: 'postgres',
     logging: options.logging ?? false,
@@ -115,7 +120,7 @@ export function createDatabase(options: DatabaseOptions): Database {
       connectionTimeoutMillis: connectTimeoutMs,
       statement_timeout: statementTimeoutMs,
       query_timeout: queryTimeoutMs,
-      application_name: 'tradeos-catalog',
+      application_name: applicationName,
     },
   });
 
@@ -128,7 +133,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     idleTimeoutMillis: idleTimeoutMs,
     connectionTimeoutMillis: acquireTimeoutMs,
     statement_timeout: statementTimeoutMs,
-    application_name: 'tradeos-catalog',
+    application_name: applicationName,
   });
   // Health checks and cancellations: a path that a saturated `reads` or Sequelize pool cannot starve.
   const control = new pg.Pool({
@@ -234,6 +239,9 @@ export function createDatabase(options: DatabaseOptions): Database {
     watch(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    async cancelAll() {
+      await control.query('SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
     },
     async close() {
       await Promise.all([sequelize.close(), reads.end(), control.end()]);
