@@ -104,7 +104,8 @@ function run(command: string, args: string[], ids: { uid: number; gid: number } 
   });
 }
 
-function isAlive(pid: number): boolean {
+/** True while a process with this pid exists (one of another user's counts too). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

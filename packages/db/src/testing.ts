@@ -13,6 +13,8 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import type {} from 'vitest';
 import { createMigrator } from './migrator.js';
 
+export { isAlive } from './embedded.js';
+
 // What the shared vitest global setup (tooling/global-setup.ts) provides to every test file.
 declare module 'vitest' {
   export interface ProvidedContext {

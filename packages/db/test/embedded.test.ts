@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from '../src/embedded.js';
+import { isAlive, startEmbeddedPostgres } from '../src/embedded.js';
 
 const dataDir = join(tmpdir(), `tradeos-embedded-test-${process.pid}`);
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
@@ -41,7 +41,7 @@ describe('embedded PostgreSQL', () => {
     // Crash: kill the postmaster outright, leaving postmaster.pid behind, then start again.
     const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
     process.kill(pid, 'SIGKILL');
-    await waitFor(() => !alive(pid));
+    await waitFor(() => !isAlive(pid));
     const third = await startEmbeddedPostgres({ dataDir, port: 0, database: 'catalog' });
     expect(third.owned).toBe(true);
     expect(await query(third.url, 'SELECT name FROM kept')).toEqual([{ name: 'Ноутбук' }]);
@@ -49,15 +49,6 @@ describe('embedded PostgreSQL', () => {
     await second.stop();
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 100 && !condition(); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));

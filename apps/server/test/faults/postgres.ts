@@ -6,6 +6,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, freePort, startEmbeddedPostgres, type EmbeddedPostgres } from '@tradeos/db';
+import { isAlive } from '@tradeos/db/testing';
 
 export const DATABASE = 'catalog';
 
@@ -26,15 +27,6 @@ export interface OwnedPostgres {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export async function ownPostgres(): Promise<OwnedPostgres> {
   const dataDir = join(tmpdir(), `tradeos-faults-${process.pid}`);
@@ -60,7 +52,7 @@ export async function ownPostgres(): Promise<OwnedPostgres> {
     async stop(signal) {
       const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
       process.kill(pid, signal);
-      while (alive(pid)) await sleep(20);
+      while (isAlive(pid)) await sleep(20);
     },
     async start() {
       // After a SIGKILL the orphaned backends still hold the shared memory until they notice: the start is refused
