@@ -53,7 +53,7 @@ async function running(url: string): Promise<number> {
   try {
     const { rows } = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE datname = current_database() AND application_name = 'tradeos-catalog' AND state = 'active' AND query ILIKE '%products%'`,
+       WHERE datname = current_database() AND application_name LIKE 'tradeos-catalog %' AND state = 'active' AND query ILIKE '%products%'`,
     );
     return rows[0]!.n;
   } finally {
