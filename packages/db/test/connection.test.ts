@@ -105,16 +105,18 @@ async function whenRunning(marker: string, act: (client: pg.Client) => Promise<v
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   try {
-    for (let attempt = 0; attempt < 200; attempt += 1) {
-      const { rowCount } = await client.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query = $1`, [marker]);
-      if (rowCount) return await act(client);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`${marker} never ran`);
+    const running = async () =>
+      (await client.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query = $1`, [marker])).rowCount;
+    while (!(await running())) await new Promise((resolve) => setTimeout(resolve, 20));
+    await act(client);
   } finally {
     await client.end();
   }
 }
+
+// The dying statement waits on this advisory lock, which the test holds: it runs until it is struck, however slow
+// the machine (a sleep of its own could end before a busy machine saw it run).
+const HELD = 727_361_099;
 
 /** A TCP proxy to the test database whose connections can all be reset at once, as a network fault does. */
 async function resettingProxy(): Promise<{ url: string; reset: () => void; close: () => Promise<void> }> {
@@ -150,7 +152,7 @@ describe('a connection that dies in the middle of a statement', () => {
   const faults = {
     'reset (a TCP RST)': (proxy: { reset: () => void }) => () => Promise.resolve(proxy.reset()),
     'terminated (pg_terminate_backend)': () => async (client: pg.Client) => {
-      await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE $1', ['SELECT pg_sleep(1.5) AS dies_%']);
+      await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE $1', [`SELECT pg_advisory_xact_lock(${HELD}) AS dies_%`]);
     },
   };
   for (const [fault, strike] of Object.entries(faults)) {
@@ -158,9 +160,12 @@ describe('a connection that dies in the middle of a statement', () => {
       it(`is ${fault}: on ${pool} only that statement fails, as a connection error; the one waiting gets a live connection`, async () => {
         const proxy = await resettingProxy();
         const single = createDatabase({ url: proxy.url, pool: { max: 1, acquireTimeoutMs: 10_000 } });
+        const holder = new pg.Client({ connectionString: db.url });
+        await holder.connect();
+        await holder.query('SELECT pg_advisory_lock($1)', [HELD]);
         try {
-          // Unique per test: a statement whose connection was reset sleeps on in its backend for a while.
-          const marker = `SELECT pg_sleep(1.5) AS dies_${`${fault} ${pool}`.replace(/\W/g, '_')}`;
+          // Unique per test: a statement whose connection was reset waits on in its backend until the lock goes.
+          const marker = `SELECT pg_advisory_xact_lock(${HELD}) AS dies_${`${fault} ${pool}`.replace(/\W/g, '_')}`;
           const dying = run(single, marker).catch((e: unknown) => e);
           // Queued for the pool's one connection: it is handed over the moment the first statement fails.
           const waiting = run(single, 'SELECT 1 AS ok').catch((e: unknown) => e);
@@ -169,6 +174,7 @@ describe('a connection that dies in the middle of a statement', () => {
           expect(isConnectionError(outcome), String(outcome)).toBe(true);
           expect(await waiting).toBeInstanceOf(Array);
         } finally {
+          await holder.end();
           await single.close();
           await proxy.close();
         }
