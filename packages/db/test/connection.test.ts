@@ -136,7 +136,12 @@ async function resettingProxy(): Promise<{ url: string; reset: () => void; close
   return {
     url: url.toString(),
     reset: () => sockets.forEach((socket) => socket.resetAndDestroy()),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    // Its sockets go with it: a connection whose far side is already closed need not finish its own goodbye first.
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        sockets.forEach((socket) => socket.destroy());
+      }),
   };
 }
 
