@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 // The compiled entry points, as `pnpm start` and `pnpm db:*` run them.
 const main = new URL('../dist/main.js', import.meta.url).pathname;
-const cli = new URL('../../../packages/db/dist/cli.js', import.meta.url).pathname;
+const cli = new URL('../../../packages/db/dist/ops/cli.js', import.meta.url).pathname;
 // Whatever a developer's .env says, these servers run with writes open, no rate limit and one process.
 const QUIET = { API_KEYS: '', RATE_LIMIT_MAX: '0', WORKERS: '1', SEED_ON_START: 'false', MIGRATE_ON_START: 'false' };
 

@@ -3,8 +3,8 @@
  * of defaults, and the one place that chooses between DATABASE_URL and the embedded server.
  */
 import { z } from 'zod';
-import type { DatabaseOptions } from './connection.js';
-import { DEFAULT_EMBEDDED_PORT, defaultDataDir, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+import type { DatabaseOptions } from './connection/database.js';
+import { DEFAULT_EMBEDDED_PORT, defaultDataDir, startEmbeddedPostgres, type EmbeddedPostgres } from './ops/embedded.js';
 
 /** An environment as `process.env` gives it; an empty value means unset. */
 export type EnvSource = Record<string, string | undefined>;

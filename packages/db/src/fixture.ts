@@ -4,7 +4,7 @@
  * on the server the shared vitest global setup provides.
  */
 import { afterAll, beforeAll, inject } from 'vitest';
-import type { Database, DatabaseOptions } from './connection.js';
+import type { Database, DatabaseOptions } from './connection/database.js';
 import { createMigratedDatabase, createTestDatabase, type TestDatabase } from './testing.js';
 
 /**

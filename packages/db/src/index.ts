@@ -1,5 +1,5 @@
-export { createDatabase, models, type Availability, type Database, type DatabaseOptions, type NamedStatement, type PoolOptions } from './connection.js';
-export { startEmbeddedPostgres, freePort, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded.js';
+export { createDatabase, models, type Availability, type Database, type DatabaseOptions, type NamedStatement, type PoolOptions } from './connection/database.js';
+export { startEmbeddedPostgres, freePort, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './ops/embedded.js';
 export {
   ConfigError,
   databaseEnv,
@@ -11,13 +11,13 @@ export {
   type DatabaseServer,
 } from './config.js';
 export { classify, DataError, describeDatabaseError, isConnectionError, isCredentialError, type DataErrorKind } from './errors.js';
-export { createCatalogStore, type CatalogStore, type KeyedWrites } from './store.js';
-export { createChangeFeed, type ChangeFeed, type FeedOptions, type FeedPage, type FeedQuery } from './feed.js';
-export { createMigrator, hasPendingMigrations, MIGRATIONS_TABLE, type Migration, type MigrationContext, type MigrationStatus, type Migrator } from './migrator.js';
-export { seed, seedSynthetic, type SeedResult, type SyntheticOptions } from './seed.js';
-export { Category } from './models/category.js';
-export { Product } from './models/product.js';
-export * from './queries/products.js';
-export * from './queries/categories.js';
-export { upsertProducts, type UpsertOutcome } from './queries/upsert.js';
-export { IDEMPOTENCY_RETENTION, once, purgeIdempotencyKeys, type IdempotencyRequest, type Once, type StoredResponse } from './queries/idempotency.js';
+export { createCatalogStore, type CatalogStore, type KeyedWrites } from './store/store.js';
+export { createChangeFeed, type ChangeFeed, type FeedOptions, type FeedPage, type FeedQuery } from './feed/feed.js';
+export { createMigrator, hasPendingMigrations, MIGRATIONS_TABLE, type Migration, type MigrationContext, type MigrationStatus, type Migrator } from './schema/migrator.js';
+export { seed, seedSynthetic, type SeedResult, type SyntheticOptions } from './ops/seed.js';
+export { Category } from './schema/models/category.js';
+export { Product } from './schema/models/product.js';
+export * from './store/products.js';
+export * from './store/categories.js';
+export { upsertProducts, type UpsertOutcome } from './store/upsert.js';
+export { IDEMPOTENCY_RETENTION, once, purgeIdempotencyKeys, type IdempotencyRequest, type Once, type StoredResponse } from './store/idempotency.js';

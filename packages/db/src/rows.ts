@@ -1,7 +1,7 @@
 /** Database rows as the contract's resources: the one mapping the API's reads and the change feed's events share. */
 import type { Category, Event, EventType, Product } from '@tradeos/contract';
-import type { CategoryRow } from './queries/categories.js';
-import type { ProductRow } from './queries/products.js';
+import type { CategoryRow } from './store/categories.js';
+import type { ProductRow } from './store/products.js';
 
 /** The one place a database row becomes the contract's Product. */
 export function toProduct(row: ProductRow): Product {

@@ -7,13 +7,13 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { SessionClient } from './clients.js';
-import { createDatabase, type Database, type DatabaseOptions } from './connection.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+import { SessionClient } from './connection/clients.js';
+import { createDatabase, type Database, type DatabaseOptions } from './connection/database.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './ops/embedded.js';
 import type {} from 'vitest';
-import { createMigrator } from './migrator.js';
+import { createMigrator } from './schema/migrator.js';
 
-export { isAlive } from './embedded.js';
+export { isAlive } from './ops/embedded.js';
 
 // What the shared vitest global setup (tooling/global-setup.ts) provides to every test file.
 declare module 'vitest' {

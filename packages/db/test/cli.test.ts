@@ -6,12 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
-import { freePort } from '../src/embedded.js';
+import { freePort } from '../src/ops/embedded.js';
 import { useEmptyDatabase } from '../src/fixture.js';
 import { createTestDatabase, startPasswordServer } from '../src/testing.js';
 
 // The compiled CLI, exactly as `pnpm db:*` runs it after its build step (turbo builds the package before its tests).
-const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+const cli = new URL('../dist/ops/cli.js', import.meta.url).pathname;
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const run = promisify(execFile);
@@ -203,7 +203,7 @@ describe('pnpm db:* in a checkout', () => {
       // What `pnpm db:migration:create add-brand`, a build, then deleting the .ts leaves behind.
       const stale = '2099.01.01T00.00.00.add-brand';
       await writeFile(
-        join(checkout.dir, 'dist', 'migrations', `${stale}.js`),
+        join(checkout.dir, 'dist', 'schema', 'migrations', `${stale}.js`),
         `export const up = async ({ context: { sql } }) => { await sql('CREATE TABLE stale_marker (id int)'); };\nexport const down = async () => {};\n`,
       );
       const up = await checkout.cli(['upgrade', 'head'], target.url);
@@ -225,14 +225,14 @@ describe('pnpm db:* in a checkout', () => {
     try {
       const broken = '2099.01.01T00.00.01.broken';
       await writeFile(
-        join(checkout.dir, 'src', 'migrations', `${broken}.ts`),
+        join(checkout.dir, 'src', 'schema', 'migrations', `${broken}.ts`),
         `import type { Migration } from '../migrator.js';\n\nexport const up: Migration = async ({ context: { sql } }) => {\n  const count: number = 'three';\n  await sql(String(count));\n};\n\nexport const down: Migration = async () => {};\n`,
       );
       const result = await checkout.cli(['upgrade', 'head'], target.url);
       expect(result.code).toBe(2);
       expect(result.stdout).toBe('');
       expect(result.stderr).toBe(
-        `src/migrations/${broken}.ts(4,9): error TS2322: Type 'string' is not assignable to type 'number'.\n`,
+        `src/schema/migrations/${broken}.ts(4,9): error TS2322: Type 'string' is not assignable to type 'number'.\n`,
       );
       expect(await tableExists(target.url, 'schema_migrations')).toBe(false);
     } finally {

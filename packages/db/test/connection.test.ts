@@ -1,11 +1,11 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { SessionClient } from '../src/clients.js';
-import { createDatabase, type Database } from '../src/connection.js';
+import { SessionClient } from '../src/connection/clients.js';
+import { createDatabase, type Database } from '../src/connection/database.js';
 import { DataError, isConnectionError } from '../src/errors.js';
 import { useMigratedDatabase } from '../src/fixture.js';
-import { createCatalogStore } from '../src/store.js';
+import { createCatalogStore } from '../src/store/store.js';
 
 const db = useMigratedDatabase();
 

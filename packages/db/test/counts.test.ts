@@ -1,9 +1,9 @@
 import { EXACT_COUNT_LIMIT } from '@tradeos/contract';
 import { QueryTypes } from 'sequelize';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createCategory } from '../src/queries/categories.js';
-import { createProduct, deleteProduct, getProductsByCategory, getProductsWithFilters, searchProducts, updateProduct, type PageOptions } from '../src/queries/products.js';
-import { createMigrator } from '../src/migrator.js';
+import { createCategory } from '../src/store/categories.js';
+import { createProduct, deleteProduct, getProductsByCategory, getProductsWithFilters, searchProducts, updateProduct, type PageOptions } from '../src/store/products.js';
+import { createMigrator } from '../src/schema/migrator.js';
 import { useMigratedDatabase } from '../src/fixture.js';
 
 const db = useMigratedDatabase();

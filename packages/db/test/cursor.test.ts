@@ -1,7 +1,7 @@
 import type { ProductSortKey } from '@tradeos/contract';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeCursor } from '../src/queries/cursor.js';
-import { createProduct, getProductsWithFilters, searchProducts, type PageOptions } from '../src/queries/products.js';
+import { encodeCursor } from '../src/store/cursor.js';
+import { createProduct, getProductsWithFilters, searchProducts, type PageOptions } from '../src/store/products.js';
 import { useMigratedDatabase } from '../src/fixture.js';
 
 const db = useMigratedDatabase();

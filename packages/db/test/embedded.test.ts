@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isAlive, startEmbeddedPostgres } from '../src/embedded.js';
+import { isAlive, startEmbeddedPostgres } from '../src/ops/embedded.js';
 
 const dataDir = join(tmpdir(), `tradeos-embedded-test-${process.pid}`);
 afterAll(() => rm(dataDir, { recursive: true, force: true }));

@@ -1,8 +1,8 @@
 import { QueryTypes } from 'sequelize';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Database, NamedStatement } from '../src/connection.js';
-import { getProductsWithFilters, searchProducts } from '../src/queries/products.js';
-import { seed, seedSynthetic } from '../src/seed.js';
+import type { Database, NamedStatement } from '../src/connection/database.js';
+import { getProductsWithFilters, searchProducts } from '../src/store/products.js';
+import { seed, seedSynthetic } from '../src/ops/seed.js';
 import { useMigratedDatabase } from '../src/fixture.js';
 
 /** One statement exactly as a query function sent it: Sequelize passes the query options, bind values included, to the logger. */

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DataError } from '../src/errors.js';
-import { createChangeFeed, type ChangeFeed } from '../src/feed.js';
+import { createChangeFeed, type ChangeFeed } from '../src/feed/feed.js';
 import { useMigratedDatabase } from '../src/fixture.js';
-import { createCatalogStore } from '../src/store.js';
+import { createCatalogStore } from '../src/store/store.js';
 
 const db = useMigratedDatabase();
 let feed: ChangeFeed;

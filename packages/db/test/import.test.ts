@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useMigratedDatabase } from '../src/fixture.js';
-import { seed } from '../src/seed.js';
+import { seed } from '../src/ops/seed.js';
 
 // The compiled CLI, as `pnpm db:import FILE` runs it (turbo builds the package before its tests).
-const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+const cli = new URL('../dist/ops/cli.js', import.meta.url).pathname;
 const run = promisify(execFile);
 const db = useMigratedDatabase();
 let dir: string;

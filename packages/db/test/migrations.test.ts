@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDatabase, type Database } from '../src/connection.js';
-import { createMigrator, MIGRATIONS_TABLE } from '../src/migrator.js';
+import { createDatabase, type Database } from '../src/connection/database.js';
+import { createMigrator, MIGRATIONS_TABLE } from '../src/schema/migrator.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing.js';
 
 let database: TestDatabase;

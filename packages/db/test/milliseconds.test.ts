@@ -1,12 +1,12 @@
 /** Contract v1.3 "cursors are exact": every shown timestamp is stored to the millisecond, by every writer, guarded by the database. */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDatabase, type Database } from '../src/connection.js';
+import { createDatabase, type Database } from '../src/connection/database.js';
 import { useMigratedDatabase } from '../src/fixture.js';
-import { createMigrator } from '../src/migrator.js';
-import { createCategory, updateCategory, deleteCategory } from '../src/queries/categories.js';
-import { createProduct, createProductOnce, deleteProduct, updateProduct, updateProductQuantity } from '../src/queries/products.js';
-import { upsertProducts } from '../src/queries/upsert.js';
-import { seed } from '../src/seed.js';
+import { createMigrator } from '../src/schema/migrator.js';
+import { createCategory, updateCategory, deleteCategory } from '../src/store/categories.js';
+import { createProduct, createProductOnce, deleteProduct, updateProduct, updateProductQuantity } from '../src/store/products.js';
+import { upsertProducts } from '../src/store/upsert.js';
+import { seed } from '../src/ops/seed.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing.js';
 
 const db = useMigratedDatabase();

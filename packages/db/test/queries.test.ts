@@ -1,7 +1,7 @@
 import { productSortKeys, type ProductSortKey } from '@tradeos/contract';
 import { QueryTypes } from 'sequelize';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createCategory, deleteCategory, getCategoryById, listCategories, updateCategory } from '../src/queries/categories.js';
+import { createCategory, deleteCategory, getCategoryById, listCategories, updateCategory } from '../src/store/categories.js';
 import {
   createProduct,
   deleteProduct,
@@ -15,7 +15,7 @@ import {
   type PageOptions,
   type ProductFilters,
   type ProductPage,
-} from '../src/queries/products.js';
+} from '../src/store/products.js';
 import { useMigratedDatabase } from '../src/fixture.js';
 
 const db = useMigratedDatabase();

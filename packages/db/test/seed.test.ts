@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { seed, seedSynthetic } from '../src/seed.js';
-import { seedCategories, seedProducts } from '../src/seed-data.js';
+import { seed, seedSynthetic } from '../src/ops/seed.js';
+import { seedCategories, seedProducts } from '../src/ops/seed-data.js';
 import { useMigratedDatabase } from '../src/fixture.js';
 
 const db = useMigratedDatabase();

@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { QueryTypes } from 'sequelize';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createChangeFeed, type ChangeFeed } from '../src/feed.js';
+import { createChangeFeed, type ChangeFeed } from '../src/feed/feed.js';
 import { useMigratedDatabase } from '../src/fixture.js';
-import { createCategory } from '../src/queries/categories.js';
-import { createCatalogStore } from '../src/store.js';
+import { createCategory } from '../src/store/categories.js';
+import { createCatalogStore } from '../src/store/store.js';
 
 // Room for every writer at once: a wait for a connection must not stand in for a wait on a lock.
 const db = useMigratedDatabase({ pool: { max: 24, acquireTimeoutMs: 30_000 } });

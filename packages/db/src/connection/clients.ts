@@ -3,7 +3,7 @@
  * a connection's death fails the call that used it and never the process, and a dead session is never reused.
  */
 import pg from 'pg';
-import { endsSession } from './errors.js';
+import { endsSession } from '../errors.js';
 
 /**
  * pg emits 'error' on a client whose connection dies (reset, terminated, the server gone), even in the middle of a

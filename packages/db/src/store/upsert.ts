@@ -4,7 +4,7 @@
  */
 import { ProductBulkItem, type BulkStatus } from '@tradeos/contract';
 import { QueryTypes, type Transaction } from 'sequelize';
-import type { Database } from '../connection.js';
+import type { Database } from '../connection/database.js';
 import { DataError } from '../errors.js';
 
 export interface UpsertOutcome {

@@ -8,10 +8,10 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, databaseOptions, loadDatabaseConfig, openDatabaseServer, type DatabaseConfig } from './config.js';
-import { createDatabase, type Database } from './connection.js';
-import { describeDatabaseError } from './errors.js';
-import { createMigrator, migrationSourcesDir, migrationTemplate } from './migrator.js';
+import { ConfigError, databaseOptions, loadDatabaseConfig, openDatabaseServer, type DatabaseConfig } from '../config.js';
+import { createDatabase, type Database } from '../connection/database.js';
+import { describeDatabaseError } from '../errors.js';
+import { createMigrator, migrationSourcesDir, migrationTemplate } from '../schema/migrator.js';
 import { seed, seedSynthetic } from './seed.js';
 
 const USAGE = `usage: cli <command>
@@ -28,7 +28,7 @@ class UsageError extends Error {}
 /** A refusal that is not a usage mistake: one line, no usage text. */
 class Refusal extends Error {}
 
-const rootEnv = fileURLToPath(new URL('../../../.env', import.meta.url));
+const rootEnv = fileURLToPath(new URL('../../../../.env', import.meta.url));
 if (existsSync(rootEnv)) process.loadEnvFile(rootEnv);
 
 async function withDatabase(config: DatabaseConfig, fn: (db: Database) => Promise<void>): Promise<void> {

@@ -35,7 +35,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Event } from '@tradeos/contract';
 import pg from 'pg';
-import { EVENT_COLUMNS, toEvent, type EventRow } from './rows.js';
+import { EVENT_COLUMNS, toEvent, type EventRow } from '../rows.js';
 
 /** What the feed gives its thread. */
 export interface HorizonSettings {

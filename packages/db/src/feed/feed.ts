@@ -7,10 +7,10 @@
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { Event, EventType } from '@tradeos/contract';
-import { within, type Database } from './connection.js';
-import { DataError } from './errors.js';
-import type { Advance, FromHorizon, HorizonSettings, ToHorizon } from './feed-horizon.js';
-import { EVENT_COLUMNS, toEvent, type EventRow } from './rows.js';
+import { within, type Database } from '../connection/database.js';
+import { DataError } from '../errors.js';
+import type { Advance, FromHorizon, HorizonSettings, ToHorizon } from './horizon.js';
+import { EVENT_COLUMNS, toEvent, type EventRow } from '../rows.js';
 
 // Any constant that no other advisory lock of this database uses: one pruner at a time across instances.
 const PRUNE_LOCK = 7_214_016_001;
@@ -57,8 +57,8 @@ const matches = (types: EventType[] | undefined) => (event: Event) => !types || 
 /** The horizon's thread: its compiled module, or from the TypeScript source (the package's own tests) through tsx. */
 function startThread(settings: HorizonSettings, port: MessagePort): Worker {
   const options = { workerData: { settings, port }, transferList: [port], resourceLimits: { maxOldGenerationSizeMb: 64 } };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./feed-horizon.js', import.meta.url), options);
-  const source = JSON.stringify(new URL('./feed-horizon.ts', import.meta.url).href);
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./horizon.js', import.meta.url), options);
+  const source = JSON.stringify(new URL('./horizon.ts', import.meta.url).href);
   return new Worker(`import { register } from 'tsx/esm/api'; register(); await import(${source});`, { ...options, eval: true });
 }
 

@@ -9,8 +9,8 @@ import { basename, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Sequelize, type Transaction } from 'sequelize';
 import { Umzug, type UmzugStorage } from 'umzug';
-import { SessionClient, sequelizeDialect } from './clients.js';
-import { within, type Database } from './connection.js';
+import { SessionClient, sequelizeDialect } from '../connection/clients.js';
+import { within, type Database } from '../connection/database.js';
 
 export interface MigrationContext {
   /** Runs SQL (several statements allowed) inside this migration's transaction. */
@@ -28,7 +28,7 @@ interface MigrationModule {
 export const MIGRATIONS_TABLE = 'schema_migrations';
 const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url));
 /** Where the TypeScript sources live in a checkout; absent in a deployed package, which holds only dist/. */
-export const migrationSourcesDir = fileURLToPath(new URL('../src/migrations/', import.meta.url));
+export const migrationSourcesDir = fileURLToPath(new URL('../../src/schema/migrations/', import.meta.url));
 // Arbitrary but fixed: every process of this service contends for the same lock.
 const LOCK_KEY = 727_361_001;
 

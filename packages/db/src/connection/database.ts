@@ -8,10 +8,10 @@ import pg from 'pg';
 import { Sequelize } from 'sequelize-typescript';
 import type { Repository } from 'sequelize-typescript';
 import { SessionClient, sequelizeDialect } from './clients.js';
-import { DATABASE_DEFAULTS } from './config.js';
-import { DataError, describeDatabaseError, endsSession, isConnectionError, isPoolWait } from './errors.js';
-import { Category } from './models/category.js';
-import { Product } from './models/product.js';
+import { DATABASE_DEFAULTS } from '../config.js';
+import { DataError, describeDatabaseError, endsSession, isConnectionError, isPoolWait } from '../errors.js';
+import { Category } from '../schema/models/category.js';
+import { Product } from '../schema/models/product.js';
 
 /**
  * Each process opens up to `max` connections for the models (writes, category reads) and up to `max` for the

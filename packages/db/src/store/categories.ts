@@ -1,9 +1,9 @@
 /** Category queries through the Category model; writes in a Sequelize transaction, `product_count` derived, never stored. */
 import type { CategoryCreate } from '@tradeos/contract';
 import { cast, col, fn, literal, Op, where as sequelizeWhere, type FindOptions, type InferAttributes, type Transaction, type WhereOptions } from 'sequelize';
-import type { Database } from '../connection.js';
+import type { Database } from '../connection/database.js';
 import { versionMismatch } from '../errors.js';
-import type { Category } from '../models/category.js';
+import type { Category } from '../schema/models/category.js';
 
 /** A category as the queries return it: the model's attributes and the number of products in it. */
 export type CategoryRow = InferAttributes<Category> & { product_count: number };

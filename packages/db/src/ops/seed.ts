@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'sequelize';
-import type { Database } from './connection.js';
+import type { Database } from '../connection/database.js';
 import { seedCategories, seedProducts } from './seed-data.js';
 
 export interface SeedResult {

@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import { EXACT_COUNT_LIMIT, INT32_MAX, type CountMode, type PageOptions, type ProductCreate, type ProductFilters, type ProductSortKey } from '@tradeos/contract';
 import type { InferAttributes } from 'sequelize';
-import type { Database, NamedStatement } from '../connection.js';
+import type { Database, NamedStatement } from '../connection/database.js';
 import { DataError, versionMismatch } from '../errors.js';
 import { decodeCursor, encodeCursor, fingerprint, type CursorValue } from './cursor.js';
 import { dropExpiredKey, IDEMPOTENCY_RETENTION, inFlight, keyLock, keyStored, replay, type IdempotencyRequest, type Once, type StoredKey } from './idempotency.js';
-import type { Product } from '../models/product.js';
+import type { Product } from '../schema/models/product.js';
 
 type ProductAttributes = InferAttributes<Product>;
 

@@ -12,7 +12,7 @@ import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { SessionClient } from './clients.js';
+import { SessionClient } from '../connection/clients.js';
 
 export interface EmbeddedPostgresOptions {
   /** Cluster directory; created and initialised on first start, kept afterwards. */
@@ -203,5 +203,5 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 }
 
 /** `<repo>/.data/postgres`, whether this file runs from `src/` or from `dist/`. */
-export const defaultDataDir = fileURLToPath(new URL('../../../.data/postgres', import.meta.url));
+export const defaultDataDir = fileURLToPath(new URL('../../../../.data/postgres', import.meta.url));
 export const DEFAULT_EMBEDDED_PORT = 54329;

@@ -6,9 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { MAX_BULK_ITEMS, ProductBulk } from '@tradeos/contract';
-import type { Database } from './connection.js';
-import { DataError } from './errors.js';
-import { upsertProducts } from './queries/upsert.js';
+import type { Database } from '../connection/database.js';
+import { DataError } from '../errors.js';
+import { upsertProducts } from '../store/upsert.js';
 
 /** One record of the file and the line it starts on. */
 export interface SourceRow {

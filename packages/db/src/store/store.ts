@@ -4,17 +4,17 @@
  */
 import type { Product, ProductBulkItem, ProductCreate } from '@tradeos/contract';
 import type { Transaction } from 'sequelize';
-import type { Database } from './connection.js';
-import { classify, DataError, isRetryable } from './errors.js';
-import { createChangeFeed, type ChangeFeed, type FeedQuery } from './feed.js';
-import { hasPendingMigrations } from './migrator.js';
-import * as categories from './queries/categories.js';
-import { once, purgeIdempotencyKeys, type IdempotencyRequest, type Once, type StoredResponse } from './queries/idempotency.js';
-import * as products from './queries/products.js';
-import { upsertProducts } from './queries/upsert.js';
-import type { CategoryPatch } from './queries/categories.js';
-import type { PageOptions, ProductFilters, ProductPage, ProductPatch, ProductRow, QuantityChange } from './queries/products.js';
-import { toCategory, toProduct, withDates, type Json } from './rows.js';
+import type { Database } from '../connection/database.js';
+import { classify, DataError, isRetryable } from '../errors.js';
+import { createChangeFeed, type ChangeFeed, type FeedQuery } from '../feed/feed.js';
+import { hasPendingMigrations } from '../schema/migrator.js';
+import * as categories from './categories.js';
+import { once, purgeIdempotencyKeys, type IdempotencyRequest, type Once, type StoredResponse } from './idempotency.js';
+import * as products from './products.js';
+import { upsertProducts } from './upsert.js';
+import type { CategoryPatch } from './categories.js';
+import type { PageOptions, ProductFilters, ProductPage, ProductPatch, ProductRow, QuantityChange } from './products.js';
+import { toCategory, toProduct, withDates, type Json } from '../rows.js';
 
 const toPage = ({ rows, total, estimated, nextCursor }: ProductPage) => ({ items: rows.map(toProduct), total, nextCursor, ...(estimated ? { estimated } : {}) });
 const orNull = <R, T>(row: R | null, map: (row: R) => T): T | null => (row ? map(row) : null);

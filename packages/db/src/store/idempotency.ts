@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { IdempotencyRequest, StoredResponse } from '@tradeos/contract';
 import { QueryTypes, type Transaction } from 'sequelize';
-import type { Database } from '../connection.js';
+import type { Database } from '../connection/database.js';
 import { DataError } from '../errors.js';
 
 /** Keys count for this long; older rows are treated as absent and purged. */
