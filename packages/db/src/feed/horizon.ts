@@ -93,43 +93,99 @@ interface Candidate {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function runHorizon(port: MessagePort, settings: HorizonSettings): void {
-  const { url, connectTimeoutMs, pollMs, tickEveryMs } = settings;
-  let client: pg.Client | undefined;
-  let closed = false;
-  let horizon = settings.horizon;
-  let ready = false;
-  let followers = false;
-  let candidates: Candidate[] = [];
-  let ticking: Promise<void> | undefined;
-  let again = false;
-  let notifyDue = false;
-  // The newest sync asked for, and the newest answered: a tick that starts after a sync arrived answers it.
-  let syncAsked = 0;
-  let syncAnswered = 0;
-  let reconnect: NodeJS.Timeout | undefined;
-  const post = (message: FromHorizon) => port.postMessage(message);
-  const report = (error: unknown) => {
-    const { name = 'Error', message = String(error), code } = error as { name?: string; message?: string; code?: string };
-    post({ kind: 'error', name, message, code });
-  };
+/** The first statements' answers of one step: the sequence's last id, the writers running after it was read. */
+interface Reading {
+  through: bigint;
+  writers: Set<string>;
+  ahead: EventRow[] | undefined;
+}
 
-  /** One step: take a candidate, settle it and the earlier ones against the writers that still run, advance the horizon. */
-  async function tick(connection: pg.Client): Promise<void> {
-    // A NOTIFY this process owes the others rides along, at most one a tick.
-    const notify = notifyDue;
-    notifyDue = false;
-    const answering = syncAsked;
-    // With followers, the events past the horizon come along in a last statement (its snapshot is later than the
-    // writers that settle a candidate, so every event up to a new horizon is in it); `horizon` is our own number.
-    // One implicit transaction, read committed (set at connect): each statement its own snapshot. It takes no xid
-    // unless it notifies.
-    const prefetch = followers && horizon >= 0n;
+/**
+ * Settles `candidates` (plus a new one for `reading`) against the writers that still run: returns the highest id
+ * every earlier writer of which has ended, and the candidates that still wait.
+ */
+function settle(candidates: Candidate[], reading: Reading, horizon: bigint): { settled: bigint; waiting: Candidate[] } {
+  let settled = horizon < 0n ? 0n : horizon;
+  const all = reading.through > settled ? [...candidates, { through: reading.through, writers: reading.writers }] : candidates;
+  const waiting: Candidate[] = [];
+  for (const candidate of all) {
+    // A writer keeps its lock until it ends: one still listed still runs.
+    const still = [...candidate.writers].filter((writer) => reading.writers.has(writer));
+    if (!still.length) {
+      if (candidate.through > settled) settled = candidate.through;
+    } else {
+      waiting.push({ through: candidate.through, writers: new Set(still) });
+    }
+  }
+  // A candidate waiting on a superset of what a newer one waits on settles no earlier than it: drop it.
+  const kept = waiting.filter((older, index) => !waiting.slice(index + 1).some((newer) => [...newer.writers].every((writer) => older.writers.has(writer))));
+  return { settled, waiting: kept };
+}
+
+/** The thread's one job: connect and LISTEN, step the horizon on each wake-up, notify, tell the feed. */
+class Horizon {
+  private client: pg.Client | undefined;
+  private closed = false;
+  private horizon: bigint;
+  private ready = false;
+  private followers = false;
+  private candidates: Candidate[] = [];
+  private ticking: Promise<void> | undefined;
+  private again = false;
+  private notifyDue = false;
+  // The newest sync asked for, and the newest answered: a tick that starts after a sync arrived answers it.
+  private syncAsked = 0;
+  private syncAnswered = 0;
+  private reconnect: NodeJS.Timeout | undefined;
+  private readonly poll: NodeJS.Timeout;
+
+  constructor(
+    private readonly port: MessagePort,
+    private readonly settings: HorizonSettings,
+  ) {
+    this.horizon = settings.horizon;
+    // Fallback for writers that send no NOTIFY (psql, the import CLI): the horizon is checked every `pollMs` anyway.
+    this.poll = setInterval(() => this.requestTick(), settings.pollMs);
+    port.on('message', (message: ToHorizon) => this.heard(message));
+    void this.connect();
+  }
+
+  private post(message: FromHorizon): void {
+    this.port.postMessage(message);
+  }
+
+  private report(error: unknown): void {
+    const { name = 'Error', message = String(error), code } = error as { name?: string; message?: string; code?: string };
+    this.post({ kind: 'error', name, message, code });
+  }
+
+  private heard(message: ToHorizon): void {
+    if (message.kind === 'written') {
+      this.notifyDue = true;
+      this.requestTick();
+    } else if (message.kind === 'followers') {
+      this.followers = message.present;
+    } else if (message.kind === 'sync') {
+      this.syncAsked = Math.max(this.syncAsked, message.id);
+      this.requestTick();
+    } else {
+      void this.close();
+    }
+  }
+
+  /**
+   * One round trip: a NOTIFY this process owes the others (at most one a tick), the sequence, the writers, and with
+   * followers the events past the horizon, in a last statement (its snapshot is later than the writers that settle a
+   * candidate, so every event up to a new horizon is in it); `horizon` is our own number. One implicit transaction,
+   * read committed (set at connect): each statement its own snapshot. It takes no xid unless it notifies.
+   */
+  private async read(connection: pg.Client, notify: boolean): Promise<Reading> {
+    const prefetch = this.followers && this.horizon >= 0n;
     const statements = [
       ...(notify ? [`NOTIFY ${CHANNEL}`] : []),
       'SELECT last_value::text AS last, is_called FROM events_id_seq',
       WRITERS,
-      ...(prefetch ? [`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id > ${horizon} ORDER BY e.id LIMIT ${FANOUT_MAX + 1}`] : []),
+      ...(prefetch ? [`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id > ${this.horizon} ORDER BY e.id LIMIT ${FANOUT_MAX + 1}`] : []),
     ];
     const results = (await connection.query(statements.join('; '))) as unknown as pg.QueryResult[];
     const [sequence, locks, ahead] = results.slice(notify ? 1 : 0) as [
@@ -138,143 +194,127 @@ function runHorizon(port: MessagePort, settings: HorizonSettings): void {
       pg.QueryResult<EventRow> | undefined,
     ];
     const seq = sequence.rows[0]!;
-    const through = seq.is_called ? BigInt(seq.last) : 0n;
-    const writers = new Set(locks.rows[0]!.writers);
-    if (answering > syncAnswered) {
-      syncAnswered = answering;
-      post({ kind: 'synced', id: answering, through });
-    }
+    return { through: seq.is_called ? BigInt(seq.last) : 0n, writers: new Set(locks.rows[0]!.writers), ahead: ahead?.rows };
+  }
 
-    let settled = horizon < 0n ? 0n : horizon;
-    if (through > settled) candidates.push({ through, writers });
-    const waiting: Candidate[] = [];
-    for (const candidate of candidates) {
-      // A writer keeps its lock until it ends: one still listed still runs.
-      const still = [...candidate.writers].filter((writer) => writers.has(writer));
-      if (!still.length) {
-        if (candidate.through > settled) settled = candidate.through;
-      } else {
-        waiting.push({ through: candidate.through, writers: new Set(still) });
-      }
+  /** One step: read, answer the syncs asked before it, settle the candidates against the writers that still run, advance. */
+  private async tick(connection: pg.Client): Promise<void> {
+    const notify = this.notifyDue;
+    this.notifyDue = false;
+    const answering = this.syncAsked;
+    const reading = await this.read(connection, notify);
+    if (answering > this.syncAnswered) {
+      this.syncAnswered = answering;
+      this.post({ kind: 'synced', id: answering, through: reading.through });
     }
-    // A candidate waiting on a superset of what a newer one waits on settles no earlier than it: drop it.
-    candidates = waiting.filter((older, index) => !waiting.slice(index + 1).some((newer) => [...newer.writers].every((writer) => older.writers.has(writer))));
-    const first = horizon < 0n;
-    if (first) horizon = settled;
-    else if (settled > horizon) advance(settled, ahead?.rows);
+    const { settled, waiting } = settle(this.candidates, reading, this.horizon);
+    this.candidates = waiting;
+    const first = this.horizon < 0n;
+    if (first) this.horizon = settled;
+    else if (settled > this.horizon) this.advance(settled, reading.ahead);
     // The first horizon stands on a settled candidate: at once when nothing of it was pending, else a tick later.
-    if (!ready && (!first || !candidates.length)) {
-      ready = true;
-      post({ kind: 'ready', horizon });
+    if (!this.ready && (!first || !this.candidates.length)) {
+      this.ready = true;
+      this.post({ kind: 'ready', horizon: this.horizon });
     }
   }
 
   /** Moves the horizon to `to`, with the events up to it (all of them, or none when too many). */
-  function advance(to: bigint, ahead: EventRow[] | undefined): void {
+  private advance(to: bigint, ahead: EventRow[] | undefined): void {
     const complete = ahead !== undefined && (ahead.length <= FANOUT_MAX || BigInt(ahead.at(-1)!.id) > to);
     const events = complete ? ahead.filter((row) => BigInt(row.id) <= to).map(toEvent) : undefined;
-    post({ kind: 'advance', from: horizon, to, events });
-    horizon = to;
+    this.post({ kind: 'advance', from: this.horizon, to, events });
+    this.horizon = to;
+  }
+
+  /** Whether another tick is due: a wake-up came during this one, candidates wait, a NOTIFY or a sync is owed. */
+  private pending(): boolean {
+    return this.again || this.candidates.length > 0 || this.notifyDue || this.syncAsked > this.syncAnswered;
   }
 
   /** Ticks until nothing is pending: at once on a wake-up, then every few milliseconds while candidates wait. */
-  function requestTick(): void {
-    if (ticking) {
-      again = true;
+  private requestTick(): void {
+    if (this.ticking) {
+      this.again = true;
       return;
     }
-    ticking = (async () => {
-      do {
-        again = false;
-        const connection = client;
-        if (!connection) break;
-        try {
-          await tick(connection);
-        } catch (error) {
-          report(error);
-          drop(connection);
-          break;
-        }
-        // At most one tick per `tickEveryMs` however many writes arrive, while someone waits for events; with
-        // nobody waiting, one per UNWATCHED_TICK_MS: a busy writer gets a bounded cost either way.
-        const asked = syncAsked > syncAnswered;
-        if (again || candidates.length || notifyDue || asked) await sleep(followers || asked ? tickEveryMs : UNWATCHED_TICK_MS);
-      } while ((again || candidates.length > 0 || notifyDue || syncAsked > syncAnswered) && client);
-    })().finally(() => (ticking = undefined));
+    this.ticking = this.ticks().finally(() => (this.ticking = undefined));
   }
 
-  function drop(connection: pg.Client): void {
-    if (client !== connection) return;
-    client = undefined;
+  private async ticks(): Promise<void> {
+    do {
+      this.again = false;
+      const connection = this.client;
+      if (!connection) break;
+      try {
+        await this.tick(connection);
+      } catch (error) {
+        this.report(error);
+        this.drop(connection);
+        break;
+      }
+      // At most one tick per `tickEveryMs` however many writes arrive, while someone waits for events; with
+      // nobody waiting, one per UNWATCHED_TICK_MS: a busy writer gets a bounded cost either way.
+      const asked = this.syncAsked > this.syncAnswered;
+      if (this.pending()) await sleep(this.followers || asked ? this.settings.tickEveryMs : UNWATCHED_TICK_MS);
+    } while (this.pending() && this.client);
+  }
+
+  private drop(connection: pg.Client): void {
+    if (this.client !== connection) return;
+    this.client = undefined;
     void connection.end().catch(() => undefined);
-    if (!closed) reconnect = setTimeout(() => void connect(), 1_000);
+    if (!this.closed) this.reconnect = setTimeout(() => void this.connect(), 1_000);
   }
 
-  async function connect(): Promise<void> {
+  private async connect(): Promise<void> {
     const connection = new pg.Client({
-      connectionString: url,
+      connectionString: this.settings.url,
       application_name: 'tradeos-catalog-feed',
-      connectionTimeoutMillis: connectTimeoutMs,
+      connectionTimeoutMillis: this.settings.connectTimeoutMs,
       statement_timeout: 5_000,
       query_timeout: 6_000,
     });
-    connection.on('notification', requestTick);
+    connection.on('notification', () => this.requestTick());
     connection.on('error', (error) => {
-      report(error);
-      drop(connection);
+      this.report(error);
+      this.drop(connection);
     });
-    connection.on('end', () => drop(connection));
+    connection.on('end', () => this.drop(connection));
     try {
       await connection.connect();
       // Read committed whatever the database's default (each statement of a tick its own snapshot); a tick that
       // notifies takes an xid and commits, and need not wait for its commit record's flush.
       await connection.query(`SET default_transaction_isolation = 'read committed'; SET synchronous_commit = off; LISTEN ${CHANNEL}`);
     } catch (error) {
-      report(error);
-      client = connection;
-      drop(connection);
+      this.report(error);
+      this.client = connection;
+      this.drop(connection);
       return;
     }
-    if (closed) {
+    if (this.closed) {
       await connection.end();
       return;
     }
-    client = connection;
+    this.client = connection;
     // Anything committed while the connection was down is caught up by this first tick.
-    requestTick();
+    this.requestTick();
   }
 
-  async function close(): Promise<void> {
-    closed = true;
-    clearInterval(poll);
-    clearTimeout(reconnect);
-    const connection = client;
-    client = undefined;
-    await ticking;
+  private async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.poll);
+    clearTimeout(this.reconnect);
+    const connection = this.client;
+    this.client = undefined;
+    await this.ticking;
     await connection?.end().catch(() => undefined);
-    post({ kind: 'closed' });
-    port.close();
+    this.post({ kind: 'closed' });
+    this.port.close();
   }
-
-  // Fallback for writers that send no NOTIFY (psql, the import CLI): the horizon is checked every `pollMs` anyway.
-  const poll = setInterval(requestTick, pollMs);
-  port.on('message', (message: ToHorizon) => {
-    if (message.kind === 'written') {
-      notifyDue = true;
-      requestTick();
-    } else if (message.kind === 'followers') {
-      followers = message.present;
-    } else if (message.kind === 'sync') {
-      syncAsked = Math.max(syncAsked, message.id);
-      requestTick();
-    } else {
-      void close();
-    }
-  });
-  void connect();
 }
 
 if (parentPort) {
   const { settings, port } = workerData as { settings: HorizonSettings; port: MessagePort };
-  runHorizon(port, settings);
+  new Horizon(port, settings);
 }
