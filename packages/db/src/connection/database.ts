@@ -1,17 +1,35 @@
 /**
- * The database handle every other package is given: one Sequelize instance whose models carry the writes,
- * a pg pool of its own for the hot reads, and a one-connection pool for health checks and cancellations.
+ * The database handle every other package is given, and its three pools.
+ *
+ * - **Sequelize's pool** carries the models: product deletes, every category read and write, and the writes that
+ *   need a transaction across statements (bulk upserts, keyed category writes). Sequelize owns its pool (its
+ *   connection manager has no public way to borrow from another), so the models need one of their own.
+ * - **The hot reads' `pg.Pool`** (`reads.ts`) serves the single-statement paths that carry the load: one product,
+ *   a page, a search, and the single-statement product writes. Each takes a connection for one statement, runs a
+ *   named statement (parsed and planned once per connection), and can be cancelled on the server and dropped
+ *   when its request is abandoned, which a statement inside Sequelize's pool cannot.
+ * - **The control pool** (one connection) runs `/health`'s `SELECT 1` and the cancellations: a saturated pool must
+ *   not make a healthy database look down, nor keep an abandoned statement running.
+ *
+ * POOLS_MEASURED
+ *
+ * Every client is a `SessionClient` (`clients.ts`): a connection's death fails the call that used it, never the
+ * process. Availability (`health.ts`) is learned from each call's outcome and from pings on the control connection.
  */
 import { randomUUID } from 'node:crypto';
 import 'reflect-metadata';
 import pg from 'pg';
 import { Sequelize } from 'sequelize-typescript';
 import type { Repository } from 'sequelize-typescript';
-import { SessionClient, sequelizeDialect } from './clients.js';
 import { DATABASE_DEFAULTS } from '../config.js';
-import { DataError, describeDatabaseError, endsSession, isConnectionError, isPoolWait } from '../errors.js';
 import { Category } from '../schema/models/category.js';
 import { Product } from '../schema/models/product.js';
+import { SessionClient, sequelizeDialect } from './clients.js';
+import { Health, type Availability } from './health.js';
+import { Reads, type NamedStatement } from './reads.js';
+
+export { within, type Availability } from './health.js';
+export type { NamedStatement } from './reads.js';
 
 /**
  * Each process opens up to `max` connections for the models (writes, category reads) and up to `max` for the
@@ -26,9 +44,6 @@ export interface PoolOptions {
   idleTimeoutMs?: number;
 }
 
-/** Whether the database answers, and why not when it does not (no secrets: the URL's password is masked). */
-export type Availability = { available: true } | { available: false; cause: string };
-
 export interface DatabaseOptions {
   url: string;
   pool?: PoolOptions;
@@ -42,12 +57,6 @@ export interface DatabaseOptions {
   /** How long to wait for a new connection before reporting the database unreachable. */
   connectTimeoutMs?: number;
   logging?: (sql: string) => void;
-}
-
-/** A statement prepared on each connection under its name (one fixed text per name). */
-export interface NamedStatement {
-  name: string;
-  text: string;
 }
 
 export interface Database {
@@ -78,173 +87,110 @@ export interface Database {
 
 export const models = [Category, Product] as const;
 
-/** `work`'s result, or `fallback` once `timeoutMs` has passed without one. */
-export async function within<T>(work: Promise<T>, timeoutMs: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), timeoutMs)));
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** The settings every pool of one handle shares, with the defaults filled in. */
+interface Settings {
+  url: string;
+  max: number;
+  min: number;
+  acquireTimeoutMs: number;
+  idleTimeoutMs: number;
+  statementTimeoutMs: number;
+  queryTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** This handle's sessions, told apart from other processes' (workers, instances) for cancelAll. */
+  applicationName: string;
+  logging: ((sql: string) => void) | false;
 }
 
-/** The error text with the URL's password masked, for logs. */
-function masked(url: string, error: unknown): string {
-  const password = decodeURIComponent(new URL(url).password);
-  const text = describeDatabaseError(error);
-  return password ? text.split(password).join('***') : text;
-}
-
-export function createDatabase(options: DatabaseOptions): Database {
-  const {
+function settingsOf(options: DatabaseOptions): Settings {
+  const { url, pool = {} } = options;
+  const statementTimeoutMs = options.statementTimeoutMs ?? DATABASE_DEFAULTS.statementTimeoutMs;
+  return {
     url,
-    pool = {},
-    statementTimeoutMs = DATABASE_DEFAULTS.statementTimeoutMs,
-    connectTimeoutMs = DATABASE_DEFAULTS.connectTimeoutMs,
-  } = options;
-  const queryTimeoutMs = options.queryTimeoutMs ?? statementTimeoutMs + 1_000;
-  const max = pool.max ?? DATABASE_DEFAULTS.poolMax;
-  const acquireTimeoutMs = pool.acquireTimeoutMs ?? DATABASE_DEFAULTS.acquireTimeoutMs;
-  const idleTimeoutMs = pool.idleTimeoutMs ?? 10_000;
-  // This handle's sessions, told apart from other processes' (workers, instances) for cancelAll.
-  const applicationName = `tradeos-catalog ${randomUUID().slice(0, 8)}`;
-  const sequelize = new Sequelize(url, {
-    dialect: 'postgres',
+    max: pool.max ?? DATABASE_DEFAULTS.poolMax,
+    min: pool.min ?? 0,
+    acquireTimeoutMs: pool.acquireTimeoutMs ?? DATABASE_DEFAULTS.acquireTimeoutMs,
+    idleTimeoutMs: pool.idleTimeoutMs ?? 10_000,
+    statementTimeoutMs,
+    queryTimeoutMs: options.queryTimeoutMs ?? statementTimeoutMs + 1_000,
+    connectTimeoutMs: options.connectTimeoutMs ?? DATABASE_DEFAULTS.connectTimeoutMs,
+    applicationName: `tradeos-catalog ${randomUUID().slice(0, 8)}`,
     logging: options.logging ?? false,
+  };
+}
+
+function openSequelize(settings: Settings): Sequelize {
+  return new Sequelize(settings.url, {
+    dialect: 'postgres',
+    logging: settings.logging,
     repositoryMode: true,
     models: [...models],
-    pool: { max, min: pool.min ?? 0, acquire: acquireTimeoutMs, idle: idleTimeoutMs },
+    pool: { max: settings.max, min: settings.min, acquire: settings.acquireTimeoutMs, idle: settings.idleTimeoutMs },
     dialectModule: sequelizeDialect,
     dialectOptions: {
-      connectionTimeoutMillis: connectTimeoutMs,
-      statement_timeout: statementTimeoutMs,
-      query_timeout: queryTimeoutMs,
-      application_name: applicationName,
+      connectionTimeoutMillis: settings.connectTimeoutMs,
+      statement_timeout: settings.statementTimeoutMs,
+      query_timeout: settings.queryTimeoutMs,
+      application_name: settings.applicationName,
     },
   });
+}
 
-  // The hot reads' pool: connections are taken for one statement each, so a cancelled one can simply be dropped.
-  const reads = new pg.Pool({
+function openReads(settings: Settings): pg.Pool {
+  const pool = new pg.Pool({
     Client: SessionClient,
-    connectionString: url,
-    max,
-    min: pool.min ?? 0,
-    idleTimeoutMillis: idleTimeoutMs,
-    connectionTimeoutMillis: acquireTimeoutMs,
-    statement_timeout: statementTimeoutMs,
-    application_name: applicationName,
+    connectionString: settings.url,
+    max: settings.max,
+    min: settings.min,
+    idleTimeoutMillis: settings.idleTimeoutMs,
+    connectionTimeoutMillis: settings.acquireTimeoutMs,
+    statement_timeout: settings.statementTimeoutMs,
+    application_name: settings.applicationName,
   });
-  // Health checks and cancellations: a path that a saturated `reads` or Sequelize pool cannot starve.
-  const control = new pg.Pool({
+  // A broken idle connection is dropped by the pool, which then emits 'error' itself (a client's own errors never end
+  // the process: see SessionClient).
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+function openControl(settings: Settings): pg.Pool {
+  const pool = new pg.Pool({
     Client: SessionClient,
-    connectionString: url,
+    connectionString: settings.url,
     max: 1,
-    idleTimeoutMillis: idleTimeoutMs,
-    connectionTimeoutMillis: connectTimeoutMs,
+    idleTimeoutMillis: settings.idleTimeoutMs,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
     statement_timeout: 2_000,
     query_timeout: 2_000,
     application_name: 'tradeos-catalog-control',
   });
-  // A broken idle connection is dropped by the pool, which then emits 'error' itself (a client's own errors never end
-  // the process: see SessionClient).
-  reads.on('error', () => undefined);
-  control.on('error', () => undefined);
+  pool.on('error', () => undefined);
+  return pool;
+}
 
-  // Each read connection's server process id, learned once per connection, so a statement can be cancelled.
-  const backends = new WeakMap<pg.PoolClient, Promise<number | undefined>>();
-  const backendOf = (client: pg.PoolClient) => {
-    let pid = backends.get(client);
-    if (!pid) {
-      pid = client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid').then(
-        (result) => result.rows[0]?.pid,
-        () => undefined,
-      );
-      backends.set(client, pid);
-    }
-    return pid;
-  };
-  const cancel = async (pid: number | undefined) => {
-    if (pid !== undefined) await control.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
-  };
-
-  let availability: Availability | undefined;
-  const listeners = new Set<(availability: Availability) => void>();
-  const settle = (next: Availability) => {
-    const changed = availability?.available !== next.available;
-    availability = next;
-    if (changed) for (const listener of listeners) listener(next);
-  };
-  // Waiting too long for a pooled connection says the pool is busy, not that the database is down (ping tells that).
-  const report = (outcome: unknown) => {
-    if (outcome === undefined) settle({ available: true });
-    else if (isConnectionError(outcome) && !isPoolWait(outcome)) settle({ available: false, cause: masked(url, outcome) });
-  };
-
-  async function query<T>(sql: string | NamedStatement, binds: unknown[] = [], signal?: AbortSignal): Promise<T[]> {
-    if (signal?.aborted) throw new DataError('timeout', 'The request was abandoned', undefined, { cause: signal.reason });
-    const client = await reads.connect();
-    const pid = backendOf(client);
-    return new Promise<T[]>((resolve, reject) => {
-      let done = false;
-      const finish = (release: boolean | Error | undefined) => {
-        done = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', stop);
-        client.release(release);
-      };
-      // The deadline passed or the caller gave up: the connection may still be running the statement, so it
-      // leaves the pool and the statement is cancelled on the server.
-      const stop = () => {
-        if (done) return;
-        finish(true);
-        void pid.then(cancel);
-        reject(new DataError('timeout', 'The database took too long to answer', undefined, { cause: signal?.reason }));
-      };
-      const timer = setTimeout(stop, queryTimeoutMs);
-      signal?.addEventListener('abort', stop, { once: true });
-      client.query<T & pg.QueryResultRow>(typeof sql === 'string' ? { text: sql } : sql, binds).then(
-        (result) => {
-          if (done) return;
-          finish(undefined);
-          resolve(result.rows);
-        },
-        (error: unknown) => {
-          if (done) return;
-          finish(endsSession(error) ? (error as Error) : undefined);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-    });
-  }
-
+export function createDatabase(options: DatabaseOptions): Database {
+  const settings = settingsOf(options);
+  const sequelize = openSequelize(settings);
+  const readPool = openReads(settings);
+  const control = openControl(settings);
+  const reads = new Reads(readPool, control, settings.queryTimeoutMs);
+  const health = new Health(settings.url, control);
   return {
-    url,
-    connectTimeoutMs,
+    url: settings.url,
+    connectTimeoutMs: settings.connectTimeoutMs,
     sequelize,
     Category: sequelize.getRepository(Category),
     Product: sequelize.getRepository(Product),
-    query,
+    query: (sql, binds, signal) => reads.query(sql, binds, signal),
     probe: async <T>(sql: string, binds: unknown[] = []) => (await control.query<T & pg.QueryResultRow>(sql, binds)).rows,
-    async ping(timeoutMs = 2_000) {
-      const outcome = control.query('SELECT 1').then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      const failure = await within(outcome, timeoutMs, new DataError('unavailable', 'no answer to SELECT 1'));
-      settle(failure === undefined ? { available: true } : { available: false, cause: masked(url, failure) });
-      return failure === undefined;
-    },
-    report,
-    watch(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    ping: (timeoutMs = 2_000) => health.ping(timeoutMs),
+    report: (outcome) => health.report(outcome),
+    watch: (listener) => health.watch(listener),
     async cancelAll() {
-      await control.query('SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
+      await control.query('SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [settings.applicationName]);
     },
     async close() {
-      await Promise.all([sequelize.close(), reads.end(), control.end()]);
+      await Promise.all([sequelize.close(), readPool.end(), control.end()]);
     },
   };
 }

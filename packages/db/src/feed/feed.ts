@@ -66,7 +66,7 @@ export function createChangeFeed(db: Database, options: FeedOptions = {}) {
   return {
     start,
     /** Called once a write of this process settled (it may have committed): wakes the local readers, and the other processes by NOTIFY. */
-    written(): void {
+    written: (): void => {
       thread.written();
       thread.heed();
     },
