@@ -1,4 +1,8 @@
 /**
+ * `connection/`: the database handle and its three pools (`database.ts`, this file), the pg client every connection
+ * of the package uses (`clients.ts`), the hot reads with cancellation (`reads.ts`) and availability (`health.ts`).
+ * May import `config`, `errors` and the models (`schema/models/`); nothing of `store/`, `feed/`, `ops/`.
+ *
  * The database handle every other package is given, and its three pools.
  *
  * - **Sequelize's pool** carries the models: product deletes, every category read and write, and the writes that

@@ -1,4 +1,8 @@
 /**
+ * `feed/`: the change feed: the reader (`feed.ts`, this file), its pages (`paging.ts`), waits and follows
+ * (`following.ts`), retention (`pruning.ts`), and the horizon's thread (`horizon.ts`, run by `thread.ts`). May
+ * import `connection/`, `errors`, `rows`; nothing of `store/`, `schema/`, `ops/`.
+ *
  * The change feed's reader: pages and endless follows for consumers, and retention. The events themselves are
  * appended by the database's triggers (migration 2026.11.30T10.00.00), in the transaction of every change. Which
  * events may be handed out (the commit-safe horizon) is found by a thread of its own (`horizon.ts`, started and heard

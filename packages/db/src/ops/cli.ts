@@ -1,4 +1,7 @@
 /**
+ * `ops/`: what an operator runs: this command line, the import (`import.ts`), the seed and its data (`seed.ts`,
+ * `seed-data.ts`) and the embedded PostgreSQL (`embedded.ts`). May import every other folder.
+ *
  * The migration and seed command line, mirroring Alembic: upgrade head, downgrade -1 | base, current,
  * history, revision -m NAME, plus seed [--count N]. Uses DATABASE_URL, else the embedded server.
  */

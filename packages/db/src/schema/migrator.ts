@@ -1,4 +1,8 @@
 /**
+ * `schema/`: what the database holds and how it gets there: the Sequelize models (`models/`), the migrations
+ * (`migrations/`, one file each, applied in name order) and the migrator (this file). May import `connection/`
+ * (the handle, the client) and `errors`; nothing of `store/`, `feed/`, `ops/`.
+ *
  * Umzug over our own migration files, serialized across processes by a PostgreSQL advisory lock.
  * Each migration and its bookkeeping row commit in one transaction; names carry no file extension,
  * so the compiled `.js` files in production match the `.ts` files applied in development.

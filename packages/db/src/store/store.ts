@@ -1,4 +1,9 @@
 /**
+ * `store/`: the implementation of the API's storage port: `store.ts` (this file) runs each call (deadline, retry,
+ * classification), `products.ts`, `categories.ts`, `upsert.ts` hold the queries, `cursor.ts` the keyset cursors,
+ * `idempotency.ts` the stored answers of keyed writes. May import `connection/`, `schema/`, `feed/`, `errors`, `rows`;
+ * nothing of `ops/`.
+ *
  * The catalog's storage, as the API's port (`CatalogStore` in @tradeos/api) describes it: the queries of this
  * package, their rows mapped to the contract's resources in one place, and every failure classified.
  */
