@@ -59,6 +59,6 @@ describe('docker compose stack', () => {
     expect(built).toHaveLength(1);
     expect(built[0]?.image).toBe('tradeos-catalog:latest');
     expect(services.db).toMatchObject({ image: 'tradeos-catalog:latest', profiles: ['tools'] });
-    expect(services.db?.entrypoint).toEqual(['node', 'node_modules/@tradeos/db/dist/cli.js']);
+    expect(services.db?.entrypoint).toEqual(['node', 'node_modules/@tradeos/db/dist/ops/cli.js']);
   });
 });
