@@ -1,31 +1,28 @@
 /**
- * The Fastify application, built around a database handle it is given: request ids, the contract's JSON
- * errors, the health check, tRPC at /trpc and the same router as REST at the root paths.
- * main.ts owns listening and shutdown; tests build it on a database of their own.
+ * The Fastify application, built around a database handle it is given, step by step: the server (limits, request
+ * ids, the request log), the hooks every request meets, the JSON-only bodies, the contract's JSON errors, then the
+ * request context (context.ts) and the routes (routes.ts). main.ts owns listening and shutdown; tests build it on a
+ * database of their own.
  */
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { appRouter, createCaller, createContext, errorHeaders } from '@tradeos/api';
-import { codeForStatus, ERRORS, operations, type Operation } from '@tradeos/contract';
-import { createCatalogStore, createChangeFeed, isConnectionError, type Database } from '@tradeos/db';
-import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
+import { codeForStatus, ERRORS } from '@tradeos/contract';
+import type { Database } from '@tradeos/db';
 import cors from '@fastify/cors';
 import helmet from 'helmet';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { scopeOf, writeProtection } from './auth.js';
+import { writeProtection } from './auth.js';
 import { clientErrorHandler, frameworkErrors, rejectUndecodableQuery } from './client-errors.js';
 import { BadBody, registerJsonBody, rejectImpreciseNumbers } from './body.js';
+import { registerContext } from './context.js';
 import { registerDrain } from './drain.js';
-import { registerEventStream } from './event-stream.js';
 import { rejectRepeatedHeaders } from './headers.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
-import { acceptEveryMethod, UNSERVED_METHODS } from './methods.js';
-import { openApiDocument } from './openapi.js';
+import { acceptEveryMethod } from './methods.js';
 import { MemoryStore, registerRateLimit, type RateLimitStore } from './rate-limit.js';
-import { registerRest } from './rest.js';
-import { registerSwaggerUi } from './swagger-ui.js';
+import { registerRoutes } from './routes.js';
+import { trpcCalls } from './trpc.js';
 
 export interface AppOptions {
   db: Database;
@@ -83,7 +80,6 @@ const SECURITY_HEADERS = (() => {
   return response.getHeaders();
 })();
 
-const PURGE_EVERY_MS = 10 * 60_000;
 const BODY_LIMIT = 1024 * 1024;
 
 function httpError(statusCode: number, message: string): Error & { statusCode: number } {
@@ -110,35 +106,7 @@ class RequestLog extends LogController {
   }
 }
 
-/** How much longer than the request timeout a tRPC call may hold its request (a long poll; a subscription: forever). */
-function trpcHolds(path: string): number {
-  const held = path.split(',').map((name) => {
-    const operation = (operations as Record<string, Operation | undefined>)[name];
-    return operation?.stream ? Infinity : (operation?.holdsMs ?? 0);
-  });
-  return Math.max(0, ...held);
-}
-
-/**
- * True when tRPC will run the request as a batch. tRPC's own test (@trpc/server's jsonContentTypeHandler):
- * `new URL(req.url).searchParams.get("batch") === "1"`, the first `batch` decoded as URLSearchParams decodes, so
- * `?batch=1&batch=1` and `?batch=%31` are batches too, which Fastify's parsed query does not say.
- */
-function isTrpcBatch(request: FastifyRequest): boolean {
-  try {
-    return new URL(request.url, 'http://localhost').searchParams.get('batch') === '1';
-  } catch {
-    // tRPC refuses a URL it cannot parse (400) before running any call.
-    return false;
-  }
-}
-
-/** How many procedures a request calls: those of a tRPC batch (`/trpc/a,b,c?batch=1`), else one. */
-function trpcCalls(request: FastifyRequest): number {
-  if (request.routeOptions.url !== '/trpc/:path' || !isTrpcBatch(request)) return 1;
-  return (request.params as { path: string }).path.split(',').length;
-}
-
+/** The steps in order: hooks of one kind run in the order they are added, and routes come last so every hook applies to them. */
 export function buildApp({
   db,
   logger = false,
@@ -151,6 +119,29 @@ export function buildApp({
   events = {},
   listenerClosed,
 }: AppOptions): FastifyInstance {
+  const app = createFastify({ logger, requestLogSample, requestTimeoutMs });
+  // First of all hooks, so the drain knows every request from its first hook on.
+  registerDrain(app, listenerClosed);
+  registerFrontDoor(app, { corsOrigins, rateLimit });
+  registerBodyParsers(app);
+  app.setErrorHandler(sendError);
+  const contextFor = registerContext(app, { db, apiKeys, requestTimeoutMs, events });
+  registerRequestChecks(app, apiKeys);
+  registerRoutes(app, contextFor, {
+    maxBatchSize,
+    writeProtected: apiKeys.length > 0,
+    rateLimited: rateLimit.max > 0,
+    heartbeatMs: events.heartbeatMs,
+  });
+  return app;
+}
+
+/** The Fastify instance and the HTTP server under it: limits, timeouts, request ids, the request log. */
+function createFastify({ logger, requestLogSample, requestTimeoutMs }: {
+  logger: FastifyServerOptions['logger'];
+  requestLogSample: number;
+  requestTimeoutMs: number;
+}): FastifyInstance {
   const app: FastifyInstance = Fastify({
     logger,
     logController: new RequestLog(requestLogSample),
@@ -176,26 +167,19 @@ export function buildApp({
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
   });
+  return app;
+}
 
-  // First of all hooks, so the drain knows every request from its first hook on.
-  registerDrain(app, listenerClosed);
+function notFound(request: FastifyRequest, reply: FastifyReply) {
+  return reply.code(404).send({ code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
+}
 
-  const notFound = (request: FastifyRequest, reply: FastifyReply) =>
-    reply.code(404).send({ code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
-
+/** What every request meets before its body is read, in this order: a decodable query, CORS, the rate limit, headers, 404. */
+function registerFrontDoor(app: FastifyInstance, { corsOrigins, rateLimit }: { corsOrigins: string[]; rateLimit: NonNullable<AppOptions['rateLimit']> }): void {
   acceptEveryMethod(app);
   // A query string that does not decode is a 400 before anything else (rate limit, 404, 405), as a bad path is.
   app.addHook('onRequest', rejectUndecodableQuery);
-  if (corsOrigins.length) {
-    const anyOrigin = corsOrigins.includes('*');
-    void app.register(cors, {
-      // An origin not configured gets no CORS at all, so its OPTIONS falls through to the path's 405.
-      origin: (origin, callback) => callback(null, anyOrigin ? '*' : origin !== undefined && corsOrigins.includes(origin) ? origin : false),
-      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'idempotency-key', 'if-match', 'if-none-match'],
-      exposedHeaders: ['x-request-id', 'location', 'retry-after', 'etag', 'idempotent-replayed'],
-    });
-  }
+  if (corsOrigins.length) registerCors(app, corsOrigins);
   if (rateLimit.max > 0) {
     registerRateLimit(app, { max: rateLimit.max, store: rateLimit.store ?? new MemoryStore(rateLimit.windowMs), weigh: trpcCalls });
   }
@@ -209,148 +193,47 @@ export function buildApp({
     if (request.is404) return notFound(request, reply);
   });
   app.setNotFoundHandler(notFound);
+}
 
-  // JSON only, checked before it is parsed. Any other media type (text/plain and multipart/form-data
-  // included, at /trpc too): read at most the limit (so an oversized one is a 413), then refuse it with 415.
+function registerCors(app: FastifyInstance, corsOrigins: string[]): void {
+  const anyOrigin = corsOrigins.includes('*');
+  void app.register(cors, {
+    // An origin not configured gets no CORS at all, so its OPTIONS falls through to the path's 405.
+    origin: (origin, callback) => callback(null, anyOrigin ? '*' : origin !== undefined && corsOrigins.includes(origin) ? origin : false),
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'idempotency-key', 'if-match', 'if-none-match'],
+    exposedHeaders: ['x-request-id', 'location', 'retry-after', 'etag', 'idempotent-replayed'],
+  });
+}
+
+/**
+ * JSON only, checked before it is parsed. Any other media type (text/plain and multipart/form-data
+ * included, at /trpc too): read at most the limit (so an oversized one is a 413), then refuse it with 415.
+ */
+function registerBodyParsers(app: FastifyInstance): void {
   registerJsonBody(app);
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => {
     done(httpError(415, ERRORS.UNSUPPORTED_MEDIA_TYPE.message), undefined);
   });
+}
 
-  app.setErrorHandler(async (error: { statusCode?: number; message: string }, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 500) {
-      request.log.error({ err: error }, 'unhandled error');
-      return reply.code(500).send({ code: 'INTERNAL_SERVER_ERROR', message: ERRORS.INTERNAL_SERVER_ERROR.message, request_id: request.id });
-    }
-    if (error instanceof BadBody || !FRAMEWORK_ERRORS.has(status)) return reply.code(400).send({ code: 'BAD_REQUEST', message: error.message });
-    const code = codeForStatus(status);
-    return reply.code(status).send({ code, message: ERRORS[code].message });
-  });
+/** Every error a route or hook throws, as the contract's JSON: a logged generic 500, Fastify's 400/413/415, else a 400. */
+async function sendError(error: { statusCode?: number; message: string }, request: FastifyRequest, reply: FastifyReply) {
+  const status = error.statusCode ?? 500;
+  if (status >= 500) {
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ code: 'INTERNAL_SERVER_ERROR', message: ERRORS.INTERNAL_SERVER_ERROR.message, request_id: request.id });
+  }
+  if (error instanceof BadBody || !FRAMEWORK_ERRORS.has(status)) return reply.code(400).send({ code: 'BAD_REQUEST', message: error.message });
+  const code = codeForStatus(status);
+  return reply.code(status).send({ code, message: ERRORS[code].message });
+}
 
-  // The change feed's reader: its own connection (LISTEN, the horizon), opened with the server, closed with it.
-  // A lost connection counts toward the database's availability (logged below, password masked); anything else is logged here.
-  const feed = createChangeFeed(db, {
-    retentionDays: events.retentionDays,
-    pollMs: events.pollMs,
-    onError: (error) => (isConnectionError(error) ? db.report(error) : app.log.warn({ err: error }, 'change feed')),
-  });
-  const store = createCatalogStore(db, feed);
-  // Started, not awaited: a database that is down answers 503s meanwhile, and the feed catches up once it is back.
-  app.addHook('onReady', (done) => {
-    void feed.start();
-    done();
-  });
-  // Streams and long polls wait for news: closing the server ends them with what they have, so a graceful shutdown
-  // need not wait for them.
-  const closing = new AbortController();
-  setMaxListeners(0, closing.signal);
-  app.addHook('preClose', (done) => {
-    closing.abort(new Error('server closing'));
-    done();
-  });
-  // A waiting request's own view of `closing`, whose listener leaves with the request (a signal combined with the
-  // long-lived one by AbortSignal.any would stay referenced from it).
-  const closingFor = (reply: FastifyReply): AbortSignal => {
-    const controller = new AbortController();
-    const abort = () => controller.abort(closing.signal.reason);
-    if (closing.signal.aborted) abort();
-    else {
-      closing.signal.addEventListener('abort', abort, { once: true });
-      reply.raw.once('close', () => closing.signal.removeEventListener('abort', abort));
-    }
-    return controller.signal;
-  };
-  /**
-   * The one way a request gets its router context. Its signal aborts at the request's deadline or when the client
-   * goes away, so no database call outlives the request: a hung database is a 503 on time, an abandoned query is cancelled.
-   */
-  const contextFor = (request: FastifyRequest, reply: FastifyReply, holdsMs = 0) => {
-    const controller = new AbortController();
-    // A call that may hold its request (a long poll) gets that much longer; a stream has no deadline, only its client.
-    const deadline = Number.isFinite(holdsMs) ? setTimeout(() => controller.abort(new Error('request deadline passed')), requestTimeoutMs + holdsMs).unref() : undefined;
-    reply.raw.once('close', () => {
-      clearTimeout(deadline);
-      // Only a client that left before its answer was written abandons work; a finished response has none left.
-      if (!reply.raw.writableFinished) controller.abort(new Error('response closed'));
-    });
-    const key = request.headers['idempotency-key'];
-    return createContext({
-      store,
-      requestId: request.id,
-      log: request.log,
-      signal: controller.signal,
-      closing: holdsMs > 0 ? closingFor(reply) : undefined,
-      idempotencyKey: typeof key === 'string' ? key : undefined,
-      scope: apiKeys.length ? scopeOf(request) : 'public',
-      onReplay: () => void reply.header('idempotent-replayed', 'true'),
-    });
-  };
-  // Expired idempotency keys go in small batches on a timer, off every request's path.
-  const purge = setInterval(() => {
-    store.purgeIdempotencyKeys().catch((error: unknown) => app.log.warn({ err: error }, 'purging idempotency keys failed'));
-  }, PURGE_EVERY_MS).unref();
-  // Why the database is down, once per change of state (the cause carries no password).
-  const unwatch = db.watch((availability) => {
-    if (availability.available) app.log.info('database available');
-    else app.log.error({ cause: availability.cause }, 'database unavailable');
-  });
-  app.addHook('onClose', async () => {
-    clearInterval(purge);
-    unwatch();
-    await feed.close();
-  });
+/** Checks on a parsed request before its handler runs: write protection, then headers and numbers read as one value. */
+function registerRequestChecks(app: FastifyInstance, apiKeys: string[]): void {
   if (apiKeys.length) app.addHook('preHandler', writeProtection(apiKeys));
   else app.log.warn('API_KEYS is not set: anyone who can reach this server can change the catalog');
   app.addHook('preHandler', rejectRepeatedHeaders);
   app.addHook('preHandler', rejectImpreciseNumbers);
-
-  // Routes load after the plugins above, so rate limiting and headers apply to every one of them.
-  void app.register((api, _options, done) => {
-    // The router's health procedure, answered with 503 (and the same body) when the database is down.
-    api.get('/health', async (request, reply) => {
-      const health = await createCaller(contextFor(request, reply)).health({});
-      return reply.code(health.status === 'ok' ? 200 : 503).send(health);
-    });
-
-    // tRPC on a route of our own rather than its plugin, so its bodies go through the parsers above (the
-    // plugin would stream multipart/form-data to tRPC unbounded) and a batch has a maximum size.
-    api.route<{ Params: { path: string } }>({
-      method: ['GET', 'POST'],
-      url: '/trpc/:path',
-      onRequest: async (request, reply) => {
-        const calls = trpcCalls(request);
-        if (calls > maxBatchSize) {
-          return reply.code(400).send({ code: 'BAD_REQUEST', message: `A tRPC batch holds at most ${maxBatchSize} calls; this one has ${calls}` });
-        }
-      },
-      handler: (request, reply) =>
-        fastifyRequestHandler({
-          router: appRouter,
-          createContext: () => contextFor(request, reply, trpcHolds(request.params.path)),
-          req: request,
-          res: reply,
-          path: request.params.path,
-          // A busy 503 says when to retry, in a batch too (each call's error is its own).
-          responseMeta: ({ errors }) => ({ headers: Object.assign({}, ...errors.map(errorHeaders)) as Record<string, string> }),
-        }),
-    });
-
-    api.route({
-      method: ['PUT', 'PATCH', 'DELETE', ...UNSERVED_METHODS],
-      url: '/trpc/:path',
-      onRequest: async (_request, reply) =>
-        reply.code(405).header('allow', 'GET, POST, HEAD').send({ code: 'METHOD_NOT_SUPPORTED', message: 'tRPC is served over GET (queries) and POST (mutations)' }),
-      handler: (_request, reply) => reply,
-    });
-
-    const document = openApiDocument({ writeProtected: apiKeys.length > 0, rateLimited: rateLimit.max > 0 });
-    api.get('/openapi.json', (_request, reply) => reply.send(document));
-    registerSwaggerUi(api);
-    registerRest(api, contextFor);
-    registerEventStream(api, contextFor, { heartbeatMs: events.heartbeatMs });
-    done();
-  });
-  return app;
 }
