@@ -163,6 +163,7 @@ export async function searchWords(db: Database, q: string, filters: ProductFilte
   const last = matched[options.limit - 1];
   const nextCursor = matched.length > options.limit && last ? encodeCursor(print, [last.rank!, last.id]) : null;
   const total = rows[0]?.total ?? null;
-  if (count !== 'estimated' || total === null || total <= EXACT_COUNT_LIMIT) return { rows: page, total, nextCursor };
+  const exact = count !== 'estimated' || (found.known !== null && !Object.values(filters).some((value) => value !== undefined));
+  if (exact || total === null || total <= EXACT_COUNT_LIMIT) return { rows: page, total, nextCursor };
   return { rows: page, total: await estimate(db, found.all, filters, total, signal), estimated: true, nextCursor };
 }
