@@ -20,7 +20,7 @@ type Params = Record<string, string | number | boolean>;
 
 /** The page of a words search over REST and over tRPC, which must agree. Non-ASCII travels percent-encoded. */
 async function search(params: Params): Promise<Page> {
-  const query = new URLSearchParams(Object.entries({ match: 'words', ...params }).map(([key, value]) => [key, String(value)]));
+  const query = new URLSearchParams(Object.entries({ match: 'words', ...params }).map(([key, value]) => [key, String(value)] as [string, string]));
   const rest = await http('GET', `/products/search?${query.toString()}`);
   expect(rest.status, rest.text).toBe(200);
   const rpc = await http('GET', `/trpc/products.search?input=${encodeURIComponent(JSON.stringify({ match: 'words', ...params }))}`);
@@ -200,8 +200,10 @@ describe('words: lists as usual', () => {
     expect(estimated.total_is_estimate).toBe(true);
     expect(estimated.total).toBeGreaterThan(10_000);
     expect(await search({ q: 'массовый товар', limit: 1, count: 'exact' })).toMatchObject({ total: 10_050, total_is_estimate: false });
-    // One word that one name word matches: the dictionary's count is exact at any size.
-    expect(await search({ q: 'массовый', limit: 1 })).toMatchObject({ total: 10_050, total_is_estimate: false });
+    const single = await search({ q: 'массовый', limit: 1 });
+    expect(single.total_is_estimate).toBe(true);
+    expect(single.total).toBeGreaterThan(10_000);
+    expect(await search({ q: 'массовый', limit: 1, count: 'exact' })).toMatchObject({ total: 10_050, total_is_estimate: false });
     await server.db.sequelize.query(`DELETE FROM products WHERE name LIKE 'Массовый товар %'`);
     expect(await search({ q: 'массовый', limit: 1 })).toMatchObject({ total: 0, items: [] });
   });

@@ -19,22 +19,21 @@ export interface Expansion {
 // which a nested loop can bind, where `LIKE w || '%'` would need a constant pattern to use an index.
 const startsWith = (column: string, prefix: string) => `(${column} ~>=~ ${prefix} AND ${column} ~<~ (${prefix} || U&'\\+10FFFF'))`;
 
-// Ranks by source: for the twin every match goes through the layout switch (5); it takes no forms, transliteration
-// or typos (one transformation per word).
+// The twin is searched as q is, word by word, every match ranked at least 5 (through the layout switch).
 const EXPAND = `
   WITH input (src, words) AS (VALUES ('q', catalog_words($1::text)), ('t', catalog_words($2::text))),
   qw AS (
-    SELECT src, i::int AS i, w, i = cardinality(words) AND char_length(w) >= 3 AS prefix, CASE WHEN src = 'q' THEN 1 ELSE 5 END AS same
+    SELECT src, i::int AS i, w, i = cardinality(words) AND char_length(w) >= 3 AS prefix, CASE WHEN src = 'q' THEN 1 ELSE 5 END AS least
     FROM input, unnest(words) WITH ORDINALITY AS u (w, i)),
   candidates AS (
-    SELECT qw.src, qw.i, c.word, c.rank FROM qw CROSS JOIN LATERAL (
-      SELECT s.word, qw.same FROM search_words s WHERE s.word = qw.w
-      UNION ALL SELECT s.word, 4 FROM search_words s WHERE qw.src = 'q' AND s.stem = catalog_stem(qw.w)
-      UNION ALL SELECT s.word, greatest(qw.same, 4) FROM search_words s WHERE qw.prefix AND ${startsWith('s.word', 'qw.w')}
-      UNION ALL SELECT s.word, 5 FROM search_words s WHERE qw.src = 'q' AND s.latin = catalog_latin(qw.w)
-      UNION ALL SELECT s.word, 5 FROM search_words s WHERE qw.src = 'q' AND qw.prefix AND ${startsWith('s.latin', 'catalog_latin(qw.w)')}
+    SELECT qw.src, qw.i, c.word, greatest(c.rank, qw.least) AS rank FROM qw CROSS JOIN LATERAL (
+      SELECT s.word, 1 FROM search_words s WHERE s.word = qw.w
+      UNION ALL SELECT s.word, 4 FROM search_words s WHERE s.stem = catalog_stem(qw.w)
+      UNION ALL SELECT s.word, 4 FROM search_words s WHERE qw.prefix AND ${startsWith('s.word', 'qw.w')}
+      UNION ALL SELECT s.word, 5 FROM search_words s WHERE s.latin = catalog_latin(qw.w)
+      UNION ALL SELECT s.word, 5 FROM search_words s WHERE qw.prefix AND ${startsWith('s.latin', 'catalog_latin(qw.w)')}
       UNION ALL SELECT t.word, 6 FROM search_typo_candidates(qw.w, CASE WHEN char_length(qw.w) > 8 THEN 2 ELSE 1 END) AS t (word)
-        WHERE qw.src = 'q' AND char_length(qw.w) >= 5 AND qw.w ~ '^[[:alpha:]]+$'
+        WHERE char_length(qw.w) >= 5 AND qw.w ~ '^[[:alpha:]]+$'
     ) AS c (word, rank))
   SELECT qw.src, qw.i, qw.w, m.word, m.rank, m.n, (SELECT coalesce(sum(n), 0) FROM product_counts)::float8 AS products
   FROM qw LEFT JOIN LATERAL (
