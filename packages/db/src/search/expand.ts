@@ -4,7 +4,7 @@
  * match, each with its rank and its number of products. Only words some product holds come back.
  */
 import { switchLayout } from '@tradeos/contract';
-import type { Database } from '../connection/database.js';
+import type { Database, NamedStatement } from '../connection/database.js';
 import { editDistance, typoEdits, type MatchRank, type QueryWords, type Term } from './words.js';
 
 export interface Expansion {
@@ -41,6 +41,10 @@ const EXPAND = `
     FROM candidates c WHERE c.src = qw.src AND c.i = qw.i GROUP BY c.word) m ON m.n > 0
   ORDER BY qw.src, qw.i, m.word`;
 
+// Named: each connection parses and plans it once. Its plan does not depend on the words (every lookup is by index),
+// and planning it took about 0.7 ms of a search's 4 (EXPLAIN ANALYZE on 1 000 000 products).
+const STATEMENT: NamedStatement = { name: 'tradeos_search_expand', text: EXPAND };
+
 interface Row {
   src: 'q' | 't';
   i: number;
@@ -71,7 +75,7 @@ function positions(rows: Row[], src: Row['src']): QueryWords | null {
 
 export async function expand(db: Database, q: string, signal?: AbortSignal): Promise<Expansion> {
   const twin = switchLayout(q);
-  const rows = await db.query<Row>(EXPAND, [q, twin === q ? null : twin], signal);
+  const rows = await db.query<Row>(STATEMENT, [q, twin === q ? null : twin], signal);
   return {
     q: positions(rows, 'q') ?? { words: [], terms: [] },
     twin: positions(rows, 't'),
