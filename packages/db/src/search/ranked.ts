@@ -10,7 +10,7 @@ import { escapeLike, filterConditions, getProductsWithFilters, sql, type Conditi
 import { expand, type Expansion } from './expand.js';
 import { conjunction, either, termsUpTo, upperBound, type MatchRank } from './words.js';
 
-/** A list filter only a words search sets: a tsquery over `product_search.words`. */
+/** A list filter only a words search sets: a tsquery over `product_words.words`. */
 export interface WordsFilter {
   words?: string;
 }
@@ -114,7 +114,7 @@ type Total = { none: true } | { known: number } | { windowed: true } | { capped:
 function base(db: Database, filters: ProductFilters): { where: Conditions; from: string; conditions: string[]; joined: boolean } {
   const where = filterConditions(db, filters);
   const joined = Object.values(filters).some((value) => value !== undefined);
-  const from = joined ? `product_search s JOIN products p ON ${sql(db).column('id')} = s.id` : 'product_search s';
+  const from = joined ? `product_words s JOIN products p ON ${sql(db).column('id')} = s.id` : 'product_words s';
   return { where, from, conditions: where.where ? [where.where.replace(/^WHERE /, '')] : [], joined };
 }
 

@@ -117,7 +117,7 @@ export function filterConditions(db: Database, filters: ProductFilters & WordsFi
     where.add(`${column('id')} IN (SELECT s.id FROM product_search s WHERE ${nameMatches(where, filters.q)})`);
   }
   // Contract v1.3: a words search in another order than relevance (search/ranked.ts) matches through the words' index.
-  if (filters.words !== undefined) where.add(`${column('id')} IN (SELECT s.id FROM product_search s WHERE s.words @@ ${where.bind(filters.words)}::tsquery)`);
+  if (filters.words !== undefined) where.add(`${column('id')} IN (SELECT s.id FROM product_words s WHERE s.words @@ ${where.bind(filters.words)}::tsquery)`);
   return where;
 }
 

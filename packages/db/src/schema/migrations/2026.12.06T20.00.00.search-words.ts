@@ -2,14 +2,15 @@ import type { Migration } from '../migrator.js';
 
 /**
  * Contract v1.3, search by words. Every name's words, folded (lower case, `ё`→`е`, Latin diacritics off, `й` kept,
- * apostrophes deleted, anything but a letter or digit a separator), are kept beside the name in `product_search`:
- * as a tsvector under a GIN index (`words`), and as one space-separated text (`name_words`, btree) for the ranks
- * that compare the whole name or the words' order. A dictionary of the distinct words (`search_words`: each word's
- * Snowball stem, its passport transliteration, whether it is letters only) answers every expansion of a query word
- * (forms, transliteration, prefixes, typo candidates) through its indexes; `search_word_counts` keeps how many
- * products hold each word, one counter row per word and counter slot (the transaction's slot of `product_counts`,
- * so concurrent writers never wait on each other's counters). Statement triggers on `product_search` keep both.
- * A word whose count falls to 0 stays in the dictionary, counted 0: searches skip it.
+ * apostrophes deleted, anything but a letter or digit a separator), are kept in `product_words`, one row per
+ * product: as a tsvector under a GIN index (`words`), and as one space-separated text (`name_words`, btree) for the
+ * ranks that compare the whole name or the words' order. A table of its own, so `product_search` stays the narrow
+ * copy the substring search scans. A dictionary of the distinct words (`search_words`: each word's Snowball stem, its
+ * passport transliteration, whether it is letters only) answers every expansion of a query word (forms,
+ * transliteration, prefixes, typo candidates) through its indexes; `search_word_counts` keeps how many products hold
+ * each word, one counter row per word and counter slot (the transaction's slot of `product_counts`, so concurrent
+ * writers never wait on each other's counters). Statement triggers on `product_search` keep all three. A word whose
+ * count falls to 0 stays in the dictionary, counted 0: searches skip it.
  */
 
 const EXTENSIONS_HINT =
@@ -66,11 +67,15 @@ export const up: Migration = async ({ context: { sql } }) => {
     ${functions}
 
     LOCK TABLE products IN SHARE ROW EXCLUSIVE MODE;
-    ALTER TABLE product_search
-      ADD COLUMN words tsvector GENERATED ALWAYS AS (array_to_tsvector(catalog_words(name))) STORED,
-      ADD COLUMN name_words text GENERATED ALWAYS AS (catalog_name_words(name)) STORED;
-    CREATE INDEX product_search_words_idx ON product_search USING gin (words) WITH (fastupdate = off);
-    CREATE INDEX product_search_name_words_idx ON product_search (name_words, id);
+    CREATE TABLE product_words (
+      id integer PRIMARY KEY,
+      words tsvector NOT NULL,
+      name_words text NOT NULL
+    );
+    INSERT INTO product_words (id, words, name_words)
+      SELECT id, array_to_tsvector(catalog_words(name)), catalog_name_words(name) FROM product_search;
+    CREATE INDEX product_words_words_idx ON product_words USING gin (words) WITH (fastupdate = off);
+    CREATE INDEX product_words_name_words_idx ON product_words (name_words, id);
 
     CREATE TABLE search_words (
       word text PRIMARY KEY CHECK (word <> ''),
@@ -93,9 +98,9 @@ export const up: Migration = async ({ context: { sql } }) => {
 
     INSERT INTO search_words (word, stem, latin, letters)
       SELECT w, catalog_stem(w), catalog_latin(w), w ~ '^[[:alpha:]]+$'
-      FROM (SELECT DISTINCT unnest(tsvector_to_array(words)) AS w FROM product_search) d;
+      FROM (SELECT DISTINCT unnest(tsvector_to_array(words)) AS w FROM product_words) d;
     INSERT INTO search_word_counts (word, slot, n)
-      SELECT w, 0, count(*) FROM product_search, unnest(tsvector_to_array(words)) AS w GROUP BY w;
+      SELECT w, 0, count(*) FROM product_words, unnest(tsvector_to_array(words)) AS w GROUP BY w;
 
     -- Adds each word's change of count in the transaction's counter slot, words in order (no deadlock between writers).
     CREATE FUNCTION search_words_count(words text[], deltas bigint[]) RETURNS void LANGUAGE sql AS $$
@@ -109,27 +114,28 @@ export const up: Migration = async ({ context: { sql } }) => {
       ON CONFLICT (word, slot) DO UPDATE SET n = c.n + excluded.n;
     $$;
 
+    -- A rename is the old words out, the new words in.
     CREATE FUNCTION search_words_changed() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      IF TG_OP = 'INSERT' THEN
-        PERFORM search_words_count(array_agg(w), array_agg(n)) FROM (
-          SELECT w, count(*) AS n FROM added, unnest(tsvector_to_array(added.words)) AS w GROUP BY w) c HAVING count(*) > 0;
-      ELSIF TG_OP = 'DELETE' THEN
+      IF TG_OP IN ('DELETE', 'UPDATE') THEN
         PERFORM search_words_count(array_agg(w), array_agg(-n)) FROM (
-          SELECT w, count(*) AS n FROM removed, unnest(tsvector_to_array(removed.words)) AS w GROUP BY w) c HAVING count(*) > 0;
-      ELSE
+          SELECT w, count(*) AS n FROM removed JOIN product_words pw ON pw.id = removed.id, unnest(tsvector_to_array(pw.words)) AS w GROUP BY w) c
+        HAVING count(*) > 0;
+        DELETE FROM product_words pw USING removed WHERE pw.id = removed.id;
+      END IF;
+      IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO product_words (id, words, name_words)
+          SELECT id, array_to_tsvector(catalog_words(name)), catalog_name_words(name) FROM added;
         PERFORM search_words_count(array_agg(w), array_agg(n)) FROM (
-          SELECT w, sum(n) AS n FROM (
-            SELECT w, 1 AS n FROM added, unnest(tsvector_to_array(added.words)) AS w
-            UNION ALL SELECT w, -1 FROM removed, unnest(tsvector_to_array(removed.words)) AS w) changes
-          GROUP BY w) c HAVING count(*) > 0;
+          SELECT w, count(*) AS n FROM added JOIN product_words pw ON pw.id = added.id, unnest(tsvector_to_array(pw.words)) AS w GROUP BY w) c
+        HAVING count(*) > 0;
       END IF;
       RETURN NULL;
     END $$;
 
     CREATE FUNCTION search_words_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      TRUNCATE search_word_counts, search_words;
+      TRUNCATE product_words, search_word_counts, search_words;
       RETURN NULL;
     END $$;
 
@@ -167,7 +173,7 @@ export const down: Migration = async ({ context: { sql } }) => {
     DROP FUNCTION search_words_count(text[], bigint[]);
     DROP TABLE search_word_counts;
     DROP TABLE search_words;
-    ALTER TABLE product_search DROP COLUMN name_words, DROP COLUMN words;
+    DROP TABLE product_words;
     DROP FUNCTION catalog_latin(text);
     DROP FUNCTION catalog_name_words(text);
     DROP FUNCTION catalog_words(text);
