@@ -208,6 +208,12 @@ async function main(): Promise<void> {
   await get('W3 search ноутбук', search, 1);
   await get('W3e search ноутбук, count=estimated', `${search}&count=estimated`, 1);
   await get('W3q name filter ноутбук, count=estimated', `/products?q=${encodeURIComponent('ноутбук')}&limit=20&count=estimated`, 1);
+  // Contract v1.3, search by words: a common word in another form, a typo, a layout slip, two words (count defaults to estimated).
+  for (const q of ['ноутбуки', 'нотбук', 'yjen,er', 'lenovo ноутбук']) {
+    const words = `/products/search?match=words&q=${encodeURIComponent(q)}&limit=20`;
+    await get(`W6 words ${q}`, words);
+    await get(`W6 words ${q}`, words, 1);
+  }
 
   const { rows: [before] } = await admin.query<{ sum: string }>('SELECT sum(quantity) AS sum FROM products');
   // A fixed number of requests rather than a duration, so none is still in flight when the sums are compared.

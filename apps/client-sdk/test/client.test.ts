@@ -108,6 +108,9 @@ describe('products through the SDK', () => {
     const found = await served.client.products.search.query({ q: 'НОУТБУК', category_id: category.id });
     expect(found.items.map((item) => item.name)).toEqual(['Ноутбук Lenovo IdeaPad 5']);
     expect(found.total).toBe(1);
+    // Contract v1.3: by words, a plural typed in the other layout finds it too; the total says whether it is an estimate.
+    const byWords = await served.client.products.search.query({ q: 'yjen,erb', match: 'words', category_id: category.id });
+    expect(byWords).toMatchObject({ items: [product], total: 1, total_is_estimate: false });
 
     const inCategory = await served.client.products.byCategory.query({ category: category.name.toLowerCase(), sort_by: 'id', order: 'asc' });
     expect(inCategory.items.map((item) => item.id)).toEqual([product.id, mouse.id]);

@@ -53,7 +53,10 @@ export type QuantityResult = { status: 'ok'; product: Product } | { status: 'not
  */
 export interface ProductStore {
   list(filters: ProductFilters, page: PageOptions, signal?: AbortSignal): Promise<Page<Product>>;
-  /** Like `list`; without `page.sortBy`: exact name, then names starting with `q`, then the rest. */
+  /**
+   * Like `list`; without `page.sortBy`: exact name, then names starting with `q`, then the rest. With `page.match`
+   * `words` (contract v1.3): by words, ranked as the contract orders them; `count` then defaults to estimated.
+   */
   search(q: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal): Promise<Page<Product>>;
   /** Null when no category has this name (any letter case). */
   byCategory(category: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal): Promise<Page<Product> | null>;

@@ -1,6 +1,7 @@
 /** Products: the resource as returned, what a write accepts, list queries and the page envelope. */
 import { z } from 'zod';
 import { atLeastOne, ExpectedVersion, Id, INT32_MAX, Money, MONEY_MAX, name, Quantity, text, Timestamp, Version } from './common.js';
+import { holdsWord, matchModes, type MatchMode } from './search.js';
 
 export const productSortKeys = ['id', 'name', 'price', 'quantity', 'created_at', 'updated_at'] as const;
 export type ProductSortKey = (typeof productSortKeys)[number];
@@ -128,8 +129,20 @@ export const ProductListQuery = z.strictObject(listParams).superRefine(priceBoun
 export type ProductListQuery = z.input<typeof ProductListQuery>;
 
 export const ProductSearchQuery = z
-  .strictObject({ ...listParams, q: name(100).meta({ description: 'Case-insensitive substring of the name (required).', example: 'ноутбук' }) })
-  .superRefine(priceBounds);
+  .strictObject({
+    ...listParams,
+    q: name(100).meta({ description: 'Case-insensitive substring of the name (required); with `match=words`, the words to find.', example: 'ноутбук' }),
+    match: z.enum(matchModes).default('substring').meta({
+      description:
+        'Contract v1.3. `substring` (the default): `q` is a substring of the name. `words`: every word of `q` matches a word of the name, in any order — another form of it (Russian and English stemming), ignoring case, `ё` and diacritics, transliterated, one typo in a word of 5–8 letters and two in a longer one, or (the last word, 3 letters or more) the start of a name word; `q` typed in the other keyboard layout (ЙЦУКЕН/QWERTY) is tried too. Without `sort_by`: the name equal to `q`, then names holding every word in order, in any order, through word forms or prefixes, through the layout or transliteration, through typos; newest first within each. `count` defaults to `estimated` and the page always carries `total_is_estimate`. A `q` with no letter or digit in either layout is a 422.',
+    }),
+  })
+  .superRefine(priceBounds)
+  .superRefine((value, ctx) => {
+    if (value.match === 'words' && !holdsWord(value.q)) {
+      ctx.addIssue({ code: 'custom', path: ['q'], message: 'must hold a letter or a digit (in either keyboard layout) to search by words' });
+    }
+  });
 export type ProductSearchQuery = z.input<typeof ProductSearchQuery>;
 
 const { category: _byName, ...categoryListParams } = listParams;
@@ -159,8 +172,10 @@ export interface PageOptions {
   /** Omitted: `created_at` for lists, relevance for searches. */
   sortBy?: ProductSortKey;
   order: 'asc' | 'desc';
-  /** Omitted: exact. */
+  /** Omitted: exact (estimated for a words search). */
   count?: CountMode;
+  /** Contract v1.3, searches only: omitted, a substring search. */
+  match?: MatchMode;
 }
 
 export const ProductPage = z

@@ -21,11 +21,11 @@ function split(input: Omit<ListInput, 'category'> & { category?: string }): { fi
   };
 }
 
-// The envelope says whether its total is an estimate whenever the caller chose how to count.
+// The envelope says whether its total is an estimate whenever the caller chose how to count, and always for a words search.
 const toPage = ({ items, total, estimated = false, nextCursor }: Page<ProductPage['items'][number]>, page: PageOptions): ProductPage => ({
   items,
   total,
-  ...(page.count === undefined ? {} : { total_is_estimate: estimated }),
+  ...(page.count === undefined && page.match !== 'words' ? {} : { total_is_estimate: estimated }),
   skip: page.skip,
   limit: page.limit,
   next_cursor: nextCursor,
@@ -41,7 +41,8 @@ export const productRouter = router({
 
   search: procedure(operations['products.search']).query(async ({ ctx, input }) => {
     const { filters, page } = split(input);
-    return toPage(await ctx.store.products.search(input.q, { ...filters, q: undefined }, page, ctx.signal), page);
+    const searched = { ...page, match: input.match };
+    return toPage(await ctx.store.products.search(input.q, { ...filters, q: undefined }, searched, ctx.signal), searched);
   }),
 
   byCategory: procedure(operations['products.byCategory']).query(async ({ ctx, input }) => {

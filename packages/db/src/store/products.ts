@@ -11,6 +11,7 @@ import { DataError, versionMismatch } from '../errors.js';
 import { decodeCursor, encodeCursor, fingerprint, type CursorValue } from './cursor.js';
 import { dropExpiredKey, IDEMPOTENCY_RETENTION, inFlight, keyLock, keyStored, replay, type IdempotencyRequest, type Once, type StoredKey } from './idempotency.js';
 import type { Product } from '../schema/models/product.js';
+import { searchWords, type WordsFilter } from '../search/ranked.js';
 
 type ProductAttributes = InferAttributes<Product>;
 
@@ -49,7 +50,7 @@ interface Sql {
 const sqlCache = new WeakMap<object, Sql>();
 
 /** Column names as the model maps them, computed once per model. */
-function sql(db: Database): Sql {
+export function sql(db: Database): Sql {
   let cached = sqlCache.get(db.Product);
   if (!cached) {
     const quote = (name: string) => db.sequelize.getQueryInterface().quoteIdentifier(name);
@@ -68,7 +69,7 @@ export function escapeLike(text: string): string {
 }
 
 /** WHERE conditions as fixed SQL fragments with numbered placeholders; values only ever travel as binds. */
-class Conditions {
+export class Conditions {
   readonly binds: unknown[] = [];
   private readonly parts: string[] = [];
 
@@ -101,7 +102,7 @@ class Conditions {
 /** A name pattern's condition on `product_search` (alias `s`): ILIKE as a UTF-8 database folds case, through its trigram index. */
 const nameMatches = (where: Conditions, q: string) => `s.name_lower LIKE lower(${where.bind(`%${escapeLike(q)}%`)})`;
 
-function filterConditions(db: Database, filters: ProductFilters): Conditions {
+export function filterConditions(db: Database, filters: ProductFilters & WordsFilter): Conditions {
   const { column } = sql(db);
   const where = new Conditions();
   if (filters.categoryId !== undefined) where.add(`${column('category_id')} = ${where.bind(filters.categoryId)}`);
@@ -115,6 +116,8 @@ function filterConditions(db: Database, filters: ProductFilters): Conditions {
   if (filters.q !== undefined) {
     where.add(`${column('id')} IN (SELECT s.id FROM product_search s WHERE ${nameMatches(where, filters.q)})`);
   }
+  // Contract v1.3: a words search in another order than relevance (search/ranked.ts) matches through the words' index.
+  if (filters.words !== undefined) where.add(`${column('id')} IN (SELECT s.id FROM product_words s WHERE s.words @@ ${where.bind(filters.words)}::tsquery)`);
   return where;
 }
 
@@ -125,7 +128,7 @@ type PageRow = { total: number | null } & ({ [K in keyof ProductRow]: ProductRow
  * reads the counts the triggers of `product_counts` maintain: a few rows, however large the catalog. Otherwise
  * `estimated` counts at most one match past EXACT_COUNT_LIMIT (see `settleEstimate`), and `exact` counts them all.
  */
-function totalSql(filters: ProductFilters, where: Conditions, count: CountMode): string {
+function totalSql(filters: ProductFilters & WordsFilter, where: Conditions, count: CountMode): string {
   if (count === 'none') return 'SELECT NULL::int AS total';
   const { categoryId, category, ...others } = filters;
   const counted = (condition: string) => `SELECT coalesce(sum(n), 0)::int AS total FROM product_counts ${condition}`;
@@ -146,7 +149,7 @@ function totalSql(filters: ProductFilters, where: Conditions, count: CountMode):
  * A capped count past EXACT_COUNT_LIMIT becomes the planner's estimate of every match (never below what was
  * counted), and says so; any other total is exact.
  */
-async function settleEstimate(db: Database, filters: ProductFilters, rows: ProductRow[], total: number | null, signal?: AbortSignal): Promise<Counted> {
+async function settleEstimate(db: Database, filters: ProductFilters & WordsFilter, rows: ProductRow[], total: number | null, signal?: AbortSignal): Promise<Counted> {
   if (total === null || total <= EXACT_COUNT_LIMIT) return { rows, total };
   const where = filterConditions(db, filters);
   const [plan] = await db.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(`EXPLAIN (FORMAT JSON) SELECT FROM products p ${where.where}`, where.binds, signal);
@@ -176,7 +179,7 @@ function named(text: string): string | NamedStatement {
  * category. The count row is the outer side, so an empty page still carries the total. `order` binds the page's
  * order into its conditions (and, after a cursor, the keyset condition that only the page obeys) and returns it.
  */
-async function page(db: Database, filters: ProductFilters, order: (where: Conditions) => string, options: PageOptions, signal?: AbortSignal): Promise<Counted> {
+async function page(db: Database, filters: ProductFilters & WordsFilter, order: (where: Conditions) => string, options: PageOptions, signal?: AbortSignal): Promise<Counted> {
   const { columns } = sql(db);
   const count = options.count ?? 'exact';
   const where = filterConditions(db, filters);
@@ -190,7 +193,7 @@ async function page(db: Database, filters: ProductFilters, order: (where: Condit
      LEFT JOIN categories c ON c.id = p.category_id
      ORDER BY ${orderBy}`;
   // A name pattern (`q`) is planned per value: a plan made for any pattern scans far more of a search than one that knows it.
-  const rows = await db.query<PageRow>(filters.q === undefined ? named(text) : text, where.binds, signal);
+  const rows = await db.query<PageRow>(filters.q === undefined && filters.words === undefined ? named(text) : text, where.binds, signal);
   const found = rows.flatMap(({ total: _total, ...row }) => (row.id === null ? [] : [row as ProductRow]));
   const counted = rows[0]?.total ?? null;
   return count === 'estimated' ? settleEstimate(db, filters, found, counted, signal) : { rows: found, total: counted };
@@ -285,7 +288,7 @@ async function withCursor(options: PageOptions, read: (options: PageOptions) => 
 }
 
 // Raw SQL like getProductById: one statement for the page and its total, which the model's findAndCountAll cannot give.
-export async function getProductsWithFilters(db: Database, filters: ProductFilters, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
+export async function getProductsWithFilters(db: Database, filters: ProductFilters & WordsFilter, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
   const sortBy = options.sortBy ?? 'created_at';
   const print = fingerprint([filters, sortBy, options.order]);
   const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, print, [CURSOR_VALUES[sortBy], 'integer']);
@@ -301,6 +304,7 @@ export async function getProductsWithFilters(db: Database, filters: ProductFilte
  * cursor page in that order carries the last row's name and id; its rank is computed from the name the same way.
  */
 export async function searchProducts(db: Database, q: string, filters: ProductFilters, options: PageOptions, signal?: AbortSignal): Promise<ProductPage> {
+  if (options.match === 'words') return searchWords(db, q, filters, options, signal);
   const matching = { ...filters, q };
   if (options.sortBy) return getProductsWithFilters(db, matching, options, signal);
   const print = fingerprint([matching, 'relevance']);
