@@ -84,6 +84,8 @@ const SECURITY_HEADERS = (() => {
 })();
 
 const PURGE_EVERY_MS = 10 * 60_000;
+// How often overdue reservations are swept (marked expired, their events appended).
+const SWEEP_EVERY_MS = 5_000;
 const BODY_LIMIT = 1024 * 1024;
 
 function httpError(statusCode: number, message: string): Error & { statusCode: number } {
@@ -291,6 +293,11 @@ export function buildApp({
   const purge = setInterval(() => {
     store.purgeIdempotencyKeys().catch((error: unknown) => app.log.warn({ err: error }, 'purging idempotency keys failed'));
   }, PURGE_EVERY_MS).unref();
+  // Contract v1.3: overdue reservations are marked expired and their events appended, a batch per tick. Tidying only:
+  // every read and write already treats them as expired at their `expires_at`, whether or not this has run.
+  const sweep = setInterval(() => {
+    store.reservations.sweep().catch((error: unknown) => app.log.warn({ err: error }, 'sweeping expired reservations failed'));
+  }, SWEEP_EVERY_MS).unref();
   // Why the database is down, once per change of state (the cause carries no password).
   const unwatch = db.watch((availability) => {
     if (availability.available) app.log.info('database available');
@@ -298,6 +305,7 @@ export function buildApp({
   });
   app.addHook('onClose', async () => {
     clearInterval(purge);
+    clearInterval(sweep);
     unwatch();
     await feed.close();
   });

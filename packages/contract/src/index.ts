@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './health.js';
 export * from './category.js';
 export * from './product.js';
+export * from './reservation.js';
 export * from './event.js';
 export * from './operations.js';
 export * from './version.js';

@@ -69,7 +69,8 @@ export type DataErrorKind =
   | 'in_flight'
   | 'key_reused'
   | 'invalid'
-  | 'gone';
+  | 'gone'
+  | 'insufficient';
 
 /** A classified failure; its message is written for a client and never holds SQL or driver text. */
 export class DataError extends Error {
@@ -111,13 +112,31 @@ function fromPostgres(error: ErrorLike, cause: unknown): DataError | undefined {
       return new DataError('out_of_range', 'a number is out of range', undefined, { cause });
     case '57014':
       return new DataError('timeout', 'The database took too long to answer', undefined, { cause });
+    case 'TR409':
+      // The stock guard's own message (migration 2026.12.06T21.01.00): a product id and unit counts, nothing more.
+      return new DataError('in_use', error.message ?? 'The product is held by active reservations', undefined, { cause });
     default:
       return undefined;
   }
 }
 
+/** One short item of a refused reservation: what was asked and what was available. */
+export interface Shortage {
+  product_id: number;
+  requested: number;
+  available: number;
+}
+
+/** Contract v1.3: a reservation found too little available stock (409, with every short item). */
+export class ShortageError extends DataError {
+  constructor(readonly shortages: Shortage[]) {
+    const listed = shortages.map((s) => `product ${s.product_id} (requested ${s.requested}, available ${s.available})`).join(', ');
+    super('insufficient', `Not enough available stock for ${listed}; nothing was reserved`);
+  }
+}
+
 /** A conditional write found the row at another version than the caller expected (contract v1.2: 412). */
-export function versionMismatch(entity: 'Product' | 'Category', id: number, current: number, expected: number): DataError {
+export function versionMismatch(entity: 'Product' | 'Category' | 'Reservation', id: number | string, current: number, expected: number): DataError {
   return new DataError('version_mismatch', `${entity} ${id} is at version ${current}, not ${expected}; nothing changed`);
 }
 

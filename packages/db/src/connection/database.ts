@@ -12,6 +12,8 @@ import { DATABASE_DEFAULTS } from '../config.js';
 import { DataError, describeDatabaseError, endsSession, isConnectionError, isPoolWait } from '../errors.js';
 import { Category } from '../schema/models/category.js';
 import { Product } from '../schema/models/product.js';
+import { Reservation } from '../schema/models/reservation.js';
+import { ReservationItem } from '../schema/models/reservation-item.js';
 
 /**
  * Each process opens up to `max` connections for the models (writes, category reads) and up to `max` for the
@@ -76,7 +78,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export const models = [Category, Product] as const;
+export const models = [Category, Product, Reservation, ReservationItem] as const;
 
 /** `work`'s result, or `fallback` once `timeoutMs` has passed without one. */
 export async function within<T>(work: Promise<T>, timeoutMs: number, fallback: T): Promise<T> {
