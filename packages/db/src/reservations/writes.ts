@@ -26,8 +26,6 @@ function inTransaction<T>(db: Database, transaction: Transaction | undefined, wo
   return transaction ? run(transaction) : db.sequelize.transaction(run);
 }
 
-// The reservation as the event's `data` and the caller's answer: the row and its items, read back in the statement.
-const RETURNED = `SELECT ${reservationJson('r')} AS reservation FROM r`;
 
 /**
  * Holds every item or none. The products' rows are locked in id order (two reservations over the same products in
@@ -99,9 +97,12 @@ async function finish(select: Select, id: string, state: 'committed' | 'released
   return row!.reservation;
 }
 
-/** The reservation as it stands, for an answer that changes nothing. */
+/** The reservation as it stands, for an answer that changes nothing; its status as of the clock now. */
 async function current(select: Select, id: string): Promise<ReservationRow> {
-  const [row] = await select<{ reservation: ReservationRow }>(`WITH r AS (SELECT * FROM reservations WHERE id = $1) ${RETURNED}`, [id]);
+  const [row] = await select<{ reservation: ReservationRow }>(
+    `SELECT ${reservationJson('r')} || jsonb_build_object('read_at', clock_timestamp()) AS reservation FROM reservations r WHERE r.id = $1`,
+    [id],
+  );
   return row!.reservation;
 }
 
