@@ -37,7 +37,7 @@ const rest: Transport = {
   created: 201,
   create: (body, headers) => call(server.base, 'POST', '/reservations', body, headers) as Promise<Answer>,
   byId: (id) => call(server.base, 'GET', `/reservations/${id}`) as Promise<Answer>,
-  list: (query) => call(server.base, 'GET', `/reservations?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))}`) as Promise<Answer>,
+  list: (query) => call(server.base, 'GET', `/reservations?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))}`) as Promise<Answer>,
   commit: (id, version) => call(server.base, 'POST', `/reservations/${id}/commit`, undefined, ifMatch(version)) as Promise<Answer>,
   release: (id, version) => call(server.base, 'POST', `/reservations/${id}/release`, undefined, ifMatch(version)) as Promise<Answer>,
 };
