@@ -14,7 +14,42 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-type Body = Record<string, any>;
+/** Every field an answer here may carry (reservation, list page or error), typed as a test reads them. */
+interface Body {
+  id: string;
+  status: string;
+  reference: string | null;
+  expires_at: string;
+  created_at: string;
+  version: number;
+  items: Body[];
+  product_id: number;
+  quantity: number;
+  code: string;
+  message: string;
+  issues: { path: (string | number)[] }[];
+  shortages: { product_id: number; requested: number; available: number }[];
+  total: number;
+  skip: number;
+  limit: number;
+  next_cursor: string;
+}
+interface ProductBody {
+  id: number;
+  quantity: number;
+  reserved: number;
+  available: number;
+  in_stock: boolean;
+  version: number;
+  updated_at: string;
+}
+interface EventBody {
+  type: string;
+  entity: string;
+  entity_id: number | string;
+  version: number;
+  data: { status: string; quantity: number };
+}
 interface Answer extends JsonResponse {
   body: Body;
 }
@@ -37,7 +72,7 @@ const rest: Transport = {
   created: 201,
   create: (body, headers) => call(server.base, 'POST', '/reservations', body, headers) as Promise<Answer>,
   byId: (id) => call(server.base, 'GET', `/reservations/${id}`) as Promise<Answer>,
-  list: (query) => call(server.base, 'GET', `/reservations?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))}`) as Promise<Answer>,
+  list: (query) => call(server.base, 'GET', `/reservations?${String(new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])))}`) as Promise<Answer>,
   commit: (id, version) => call(server.base, 'POST', `/reservations/${id}/commit`, undefined, ifMatch(version)) as Promise<Answer>,
   release: (id, version) => call(server.base, 'POST', `/reservations/${id}/release`, undefined, ifMatch(version)) as Promise<Answer>,
 };
@@ -49,7 +84,7 @@ async function rpc(method: 'GET' | 'POST', procedure: string, input: unknown, he
       : await call(server.base, 'POST', `/trpc/${procedure}`, input, headers);
   const body = answer.body as { result?: { data: Body }; error?: { data: Body } };
   if (body.error) {
-    const { httpStatus: _status, ...data } = body.error.data;
+    const { httpStatus: _status, ...data } = body.error.data as Body & { httpStatus: number };
     return { ...answer, body: data };
   }
   return { ...answer, body: body.result!.data };
@@ -66,13 +101,13 @@ const trpc: Transport = {
 };
 
 let made = 0;
-async function product(quantity: number): Promise<Body> {
+async function product(quantity: number): Promise<ProductBody> {
   made += 1;
   const answer = await call(server.base, 'POST', '/products', { name: `Резерв ${made}`, price: 10, quantity });
   expect(answer.status).toBe(201);
-  return answer.body as Body;
+  return answer.body as ProductBody;
 }
-const productOf = async (id: number) => (await call(server.base, 'GET', `/products/${id}`)).body as Body;
+const productOf = async (id: number) => (await call(server.base, 'GET', `/products/${id}`)).body as ProductBody;
 
 /** Resolves once the database's own clock is past `instant` (an ISO timestamp). */
 async function untilPast(instant: string): Promise<void> {
@@ -83,14 +118,14 @@ async function untilPast(instant: string): Promise<void> {
   }
 }
 
-async function events(types?: string): Promise<Body[]> {
-  const items: Body[] = [];
+async function events(types?: string): Promise<EventBody[]> {
+  const items: EventBody[] = [];
   let after = '0';
   for (;;) {
-    const page = (await call(server.base, 'GET', `/events?after=${after}&limit=1000${types ? `&types=${types}` : ''}`)).body as Body;
-    items.push(...(page.items as Body[]));
+    const page = (await call(server.base, 'GET', `/events?after=${after}&limit=1000${types ? `&types=${types}` : ''}`)).body as { items: EventBody[]; next_after: string };
+    items.push(...page.items);
     if (page.next_after === after) return items;
-    after = page.next_after as string;
+    after = page.next_after;
   }
 }
 
@@ -118,7 +153,7 @@ describe.each([rest, trpc])('reservations over $name', (t) => {
     const p = await product(2);
     expect((await t.create({ items: [{ product_id: p.id, quantity: 2 }] })).status).toBe(t.created);
     expect(await productOf(p.id)).toMatchObject({ quantity: 2, reserved: 2, available: 0, in_stock: false });
-    const ids = async (inStock: boolean) => ((await call(server.base, 'GET', `/products?in_stock=${inStock}&limit=100&count=none`)).body as Body).items.map((item: Body) => item.id);
+    const ids = async (inStock: boolean) => ((await call(server.base, 'GET', `/products?in_stock=${inStock}&limit=100&count=none`)).body as { items: ProductBody[] }).items.map((item) => item.id);
     expect(await ids(false)).toContain(p.id);
     expect(await ids(true)).not.toContain(p.id);
   });
@@ -142,7 +177,7 @@ describe.each([rest, trpc])('reservations over $name', (t) => {
     const issues = async (body: unknown) => {
       const answer = await t.create(body);
       expect(answer.status, JSON.stringify(body)).toBe(422);
-      return answer.body.issues.map((issue: Body) => issue.path);
+      return answer.body.issues.map((issue) => issue.path);
     };
     expect(await issues({ items: [{ product_id: p.id, quantity: 1 }, { product_id: 2_000_000_000, quantity: 1 }] })).toEqual([['items', 1, 'product_id']]);
     expect(await issues({ items: [{ product_id: p.id, quantity: 1 }, { product_id: p.id, quantity: 2 }] })).toEqual([['items', 1, 'product_id']]);
@@ -198,7 +233,7 @@ describe.each([rest, trpc])('reservations over $name', (t) => {
     expect((await t.byId(r.id)).body).toMatchObject({ status: 'expired', version: 1 });
     expect(await productOf(p.id)).toMatchObject({ reserved: 0, available: 2, in_stock: true });
     const listed = (await t.list({ status: 'expired', product_id: p.id })).body;
-    expect(listed.items.map((item: Body) => item.id)).toEqual([r.id]);
+    expect(listed.items.map((item) => item.id)).toEqual([r.id]);
     expect((await t.commit(r.id)).status).toBe(409);
     expect((await t.release(r.id, 99)).body).toMatchObject({ status: 'expired', version: 1 });
     const next = await t.create({ items: [{ product_id: p.id, quantity: 2 }] });
@@ -214,10 +249,10 @@ describe.each([rest, trpc])('reservations over $name', (t) => {
     const first = (await t.list({ reference, limit: 2 })).body;
     expect(first).toMatchObject({ total: 3, skip: 0, limit: 2 });
     const second = (await t.list({ reference, limit: 2, cursor: first.next_cursor })).body;
-    expect([...first.items, ...second.items].map((item: Body) => item.id)).toEqual([...ids].reverse());
+    expect([...first.items, ...second.items].map((item) => item.id)).toEqual([...ids].reverse());
     expect(second.next_cursor).toBeNull();
-    expect((await t.list({ reference, status: 'active' })).body.items.map((item: Body) => item.id)).toEqual([ids[2], ids[1]]);
-    expect((await t.list({ product_id: p.id, status: 'committed' })).body.items.map((item: Body) => item.id)).toEqual([ids[0]]);
+    expect((await t.list({ reference, status: 'active' })).body.items.map((item) => item.id)).toEqual([ids[2], ids[1]]);
+    expect((await t.list({ product_id: p.id, status: 'committed' })).body.items.map((item) => item.id)).toEqual([ids[0]]);
     expect((await t.list({ status: 'bogus' })).status).toBe(422);
   });
 
@@ -259,7 +294,7 @@ describe.each([rest, trpc])('reservations over $name', (t) => {
     const p = await product(10);
     for (let round = 0; round < 5; round += 1) {
       const r = (await t.create({ items: [{ product_id: p.id, quantity: 2 }] })).body;
-      const before = (await productOf(p.id)).quantity as number;
+      const before = (await productOf(p.id)).quantity;
       const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? t.commit(r.id) : t.release(r.id))));
       const final = (await t.byId(r.id)).body;
       expect(final.version).toBe(2);
@@ -277,7 +312,7 @@ describe.each([rest, trpc])('reservations over $name', (t) => {
 describe('reservations and the rest of the catalog', () => {
   it('guard every write that moves stock: PATCH, PUT, a bulk and a delete answer 409 and change nothing', async () => {
     const created = await call(server.base, 'POST', '/products', { name: 'Охраняемый', price: 1, quantity: 5, sku: 'GUARD-1' });
-    const p = created.body as Body;
+    const p = created.body as ProductBody;
     const r = (await rest.create({ items: [{ product_id: p.id, quantity: 3 }] })).body;
     const refused = [
       await call(server.base, 'PATCH', `/products/${p.id}/quantity`, { delta: -3 }),
@@ -314,7 +349,7 @@ describe('reservations and the rest of the catalog', () => {
 
     expect((await events()).some((event) => event.entity === 'reservation')).toBe(false);
     const types = 'reservation.created,reservation.committed,reservation.released,reservation.expired';
-    const ours = (await events(types)).filter((event) => [kept.id, given.id, lapsed.id].includes(event.entity_id));
+    const ours = (await events(types)).filter((event) => [kept.id, given.id, lapsed.id].includes(String(event.entity_id)));
     expect(ours.map((event) => [event.type, event.entity_id, event.data.status, event.version])).toEqual([
       ['reservation.created', kept.id, 'active', 1],
       ['reservation.created', given.id, 'active', 1],
