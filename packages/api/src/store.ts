@@ -121,7 +121,7 @@ export interface KeyedWrites {
 export interface EventQuery {
   /** Only events after this id; omitted: from the oldest event kept. */
   after?: string;
-  /** Only these types; omitted: all. */
+  /** Only these types; omitted: all (the router always names them: without `types`, a consumer gets the v1.2 ones). */
   types?: EventType[];
 }
 

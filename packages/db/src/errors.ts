@@ -2,6 +2,8 @@
  * Classifies driver errors into the kinds the API's storage port knows (`StoreError`), without anything of HTTP:
  * unique violations name their field, a missing category is a bad reference, a referenced row is in use.
  */
+import type { Shortage } from '@tradeos/contract';
+
 // Socket failures, server shutdown/start-up (57P0x), connection exceptions (08xxx), and what refuses a new session:
 // a wrong password or role (28xxx), a missing database (3D000), too many connections (53300).
 const CONNECTION_CODES = new Set([
@@ -118,13 +120,6 @@ function fromPostgres(error: ErrorLike, cause: unknown): DataError | undefined {
     default:
       return undefined;
   }
-}
-
-/** One short item of a refused reservation: what was asked and what was available. */
-export interface Shortage {
-  product_id: number;
-  requested: number;
-  available: number;
 }
 
 /** Contract v1.3: a reservation found too little available stock (409, with every short item). */

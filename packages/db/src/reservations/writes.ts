@@ -5,7 +5,8 @@
  */
 import { QueryTypes, type Transaction } from 'sequelize';
 import type { Database } from '../connection/database.js';
-import { DataError, ShortageError, versionMismatch, type Shortage } from '../errors.js';
+import type { Shortage } from '@tradeos/contract';
+import { DataError, ShortageError, versionMismatch } from '../errors.js';
 import { heldUnits } from './held.js';
 import { reservationJson, type ReservationRow } from './reads.js';
 

@@ -2,8 +2,8 @@ import { Column, CreatedAt, DataType, HasMany, Model, Table, UpdatedAt } from 's
 import type { CreationOptional, InferAttributes, InferCreationAttributes, NonAttribute } from 'sequelize';
 import { ReservationItem } from './reservation-item.js';
 
-export const reservationStates = ['active', 'committed', 'released', 'expired'] as const;
-export type ReservationState = (typeof reservationStates)[number];
+/** As stored: `expired` once the sweeper wrote it (an `active` one past `expires_at` is expired already). */
+export type ReservationState = 'active' | 'committed' | 'released' | 'expired';
 
 /**
  * Contract v1.3: a hold on stock. `state` is what was last written; the status a client sees is computed at the read
