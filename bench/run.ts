@@ -12,6 +12,7 @@ import pg from 'pg';
 import { createDatabase, createMigrator, freePort, seed, seedSynthetic, startEmbeddedPostgres } from '@tradeos/db';
 import { safeWrites } from './safe-writes.js';
 import { feedWorkloads } from './feed.js';
+import { BENCH_REFERENCE, holdReservations, reserveAndCommit } from './reservations.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -21,6 +22,8 @@ const WORKERS = process.env.BENCH_WORKERS ?? '1';
 const POOL = process.env.BENCH_POOL_MAX ?? '20';
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
+// Contract v1.3: active reservations held through every workload (W1/W4 must not slow down because they exist).
+const RESERVATIONS = Number(process.env.BENCH_RESERVATIONS ?? 0);
 const selected = (workload: string) => workload.startsWith('floor') || !ONLY.length || ONLY.some((prefix) => workload.startsWith(prefix));
 // One data directory per catalog size: a 1 000 000-product database is seeded once and kept between runs.
 const dataDir = `${root}.data/bench-postgres${PRODUCTS === 100_000 ? '' : `-${PRODUCTS}`}`;
@@ -60,6 +63,7 @@ async function prepare(port: number): Promise<void> {
     await seed(db);
     // A run that stopped midway leaves its write workloads' products behind: every run starts from the same catalog, vacuumed.
     await db.sequelize.query(`DELETE FROM products WHERE name IN ('Бенчмарк товар', 'Бенчмарк идемпотентный') OR sku LIKE 'BENCH-BULK-%'`);
+    await db.sequelize.query('DELETE FROM reservations WHERE reference = $1', { bind: [BENCH_REFERENCE] });
     const [[{ n }]] = (await db.sequelize.query('SELECT count(*)::int AS n FROM products')) as [[{ n: number }], unknown];
     if (n < PRODUCTS) {
       process.stderr.write(`seeding ${PRODUCTS - n} synthetic products…\n`);
@@ -173,6 +177,7 @@ async function main(): Promise<void> {
   const json = { 'content-type': 'application/json' };
   const filtered = `/products?category_id=${electronics!.id}&min_price=1000&max_price=50000&in_stock=true&sort_by=price&order=asc&limit=20`;
   const search = `/products/search?q=${encodeURIComponent('ноутбук')}&limit=20`;
+  const releaseHeld = RESERVATIONS > 0 ? await holdReservations(admin, RESERVATIONS) : undefined;
 
   const rows: (Row & { rssMb: number })[] = [];
   let peakRss = 0;
@@ -230,6 +235,8 @@ async function main(): Promise<void> {
   const create = JSON.stringify({ name: 'Бенчмарк товар', price: 99.99, quantity: 1 });
   await run('W5 POST /products', () => cannon('W5 POST /products', base, { requests: [{ method: 'POST', path: '/products', headers: json, body: create }] }));
   await run('W5 tRPC products.create', () => cannon('W5 tRPC products.create', base, { requests: [{ method: 'POST', path: '/trpc/products.create', headers: json, body: create }] }));
+  await run('R1 reserve + commit, 3 items (2 requests each)', () => reserveAndCommit(base, cannon, randomId));
+  await releaseHeld?.();
   await feedWorkloads({ base, admin, pid: server.pid!, cannon, run, rss, log: (line) => process.stderr.write(`${line}\n`) });
   clearInterval(sampler);
   await admin.query(`DELETE FROM products WHERE name = 'Бенчмарк товар'`);
@@ -247,7 +254,7 @@ async function main(): Promise<void> {
     vs_pg_floor: `${Math.round((row.rps / pgFloorRps) * 100)}%`,
     vs_http_floor: `${Math.round((row.rps / httpFloorRps) * 100)}%`,
   }));
-  console.log(`\nTradeOS Catalog benchmark: ${PRODUCTS} products, ${DURATION} s per workload, workers ${WORKERS}, pool ${POOL}, LOG_LEVEL ${LOG_LEVEL}`);
+  console.log(`\nTradeOS Catalog benchmark: ${PRODUCTS} products, ${DURATION} s per workload, workers ${WORKERS}, pool ${POOL}, LOG_LEVEL ${LOG_LEVEL}, ${RESERVATIONS} active reservations held`);
   console.log('| workload | conns | req/s | p50 ms | p99 ms | errors | non-2xx | vs pg floor | vs http floor | server RSS MB |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of table) {

@@ -66,8 +66,8 @@ export interface CallOptions {
 /** Per-call options of a write. */
 export interface MutationOptions extends CallOptions {
   /**
-   * `idempotencyKey` (1–255 printable ASCII characters) is sent as the `Idempotency-Key` header: the creates and the
-   * bulk upsert then run once per key, and a repeat gets the first answer back. Use one key per logical operation.
+   * `idempotencyKey` (1–255 printable ASCII characters) is sent as the `Idempotency-Key` header: the creates (a reservation's
+   * included) and the bulk upsert then run once per key, and a repeat gets the first answer back. Use one key per logical operation.
    */
   context?: { idempotencyKey?: string };
 }

@@ -9,7 +9,7 @@ import { isTRPCClientError, TRPCClientError, type TRPCLink } from '@trpc/client'
 import { observable } from '@trpc/server/observable';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 
-/** The server's error body as the client sees it: `{ code, message, issues?, request_id?, httpStatus }`. */
+/** The server's error body as the client sees it: `{ code, message, issues?, request_id?, shortages?, httpStatus }`. */
 export type CatalogErrorData = ApiError & { httpStatus: number };
 
 /** A contract error code: 'NOT_FOUND', 'CONFLICT', 'UNPROCESSABLE_CONTENT', … */

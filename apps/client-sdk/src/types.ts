@@ -10,7 +10,7 @@ import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 
-/** The JSON body of every REST error: `{ code, message, issues?, request_id? }`. */
+/** The JSON body of every REST error: `{ code, message, issues?, request_id?, shortages? }`. */
 export type ApiError = contract.ApiError;
 export type ErrorCode = contract.ErrorCode;
 export type Issue = contract.Issue;
@@ -29,6 +29,13 @@ export type CategoryUpdate = contract.CategoryUpdate;
 export type ProductBulk = contract.ProductBulk;
 export type ProductBulkItem = contract.ProductBulkItem;
 export type ProductBulkResult = contract.ProductBulkResult;
+/** Stock reservations (contract v1.3); a short create rejects with a CONFLICT whose `data.shortages` lists each short item. */
+export type Reservation = contract.Reservation;
+export type ReservationCreate = contract.ReservationCreate;
+export type ReservationListQuery = contract.ReservationListQuery;
+export type ReservationPage = contract.ReservationPage;
+export type ReservationStatus = contract.ReservationStatus;
+export type Shortage = contract.Shortage;
 /** The change feed (contract v1.2). */
 export type Event = contract.Event;
 export type EventType = contract.EventType;

@@ -5,7 +5,7 @@ import { useServedCatalog } from './served.js';
 
 const served = useServedCatalog({ EventSource });
 
-type Received = { id: string; data: { type: string; data: { name?: string } | null } };
+type Received = { id: string; data: { type: string; data: { id: number | string; name?: string } | null } };
 
 /** Subscribes from `after` and collects what arrives until `count` events are in. */
 function collect(after: string | undefined, count: number): Promise<Received[]> {

@@ -19,6 +19,8 @@ export interface ContextOptions {
 }
 
 const PURGE_EVERY_MS = 10 * 60_000;
+// How often overdue reservations are swept (marked expired, their events appended).
+const SWEEP_EVERY_MS = 5_000;
 
 /** The store and its change feed, opened and closed with the server; returns the one way requests get a context. */
 export function registerContext(app: FastifyInstance, { db, apiKeys, requestTimeoutMs, events }: ContextOptions): ContextFor {
@@ -110,6 +112,11 @@ function registerUpkeep(app: FastifyInstance, db: Database, store: CatalogStore,
   const purge = setInterval(() => {
     store.purgeIdempotencyKeys().catch((error: unknown) => app.log.warn({ err: error }, 'purging idempotency keys failed'));
   }, PURGE_EVERY_MS).unref();
+  // Contract v1.3: overdue reservations are marked expired and their events appended, a batch per tick. Tidying only:
+  // every read and write already treats them as expired at their `expires_at`, whether or not this has run.
+  const sweep = setInterval(() => {
+    store.reservations.sweep().catch((error: unknown) => app.log.warn({ err: error }, 'sweeping expired reservations failed'));
+  }, SWEEP_EVERY_MS).unref();
   // Why the database is down, once per change of state (the cause carries no password).
   const unwatch = db.watch((availability) => {
     if (availability.available) app.log.info('database available');
@@ -117,6 +124,7 @@ function registerUpkeep(app: FastifyInstance, db: Database, store: CatalogStore,
   });
   app.addHook('onClose', async () => {
     clearInterval(purge);
+    clearInterval(sweep);
     unwatch();
     await feed.close();
   });

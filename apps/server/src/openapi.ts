@@ -32,6 +32,7 @@ const TAGS = [
   { name: 'health', description: 'Whether the service and its database answer' },
   { name: 'products', description: 'Products: lists with filters and paging, search, writes and atomic stock changes' },
   { name: 'categories', description: 'Categories, each with its product count' },
+  { name: 'reservations', description: 'v1.3: hold stock for a checkout, then commit (take it) or release (give it back); never oversold, exact expiry' },
   { name: 'events', description: 'The change feed: every committed change, in order, as pages (long poll) or a stream' },
 ];
 
@@ -53,7 +54,7 @@ const SHARED: Partial<Record<ErrorCode, string>> = {
     'Busy (with `Retry-After`): no database connection was free in time, nothing was changed, a retry is safe. Unavailable (without it): the database could not be reached; a write’s outcome is unknown, so retry a POST with its `Idempotency-Key` and other writes with `If-Match`',
 };
 
-const takesBody = (operation: Operation) => operation.method === 'POST' || operation.method === 'PUT' || operation.method === 'PATCH';
+const takesBody = (operation: Operation) => (operation.method === 'POST' || operation.method === 'PUT' || operation.method === 'PATCH') && !operation.bodyless;
 const pathParameters = (operation: Operation) => [...operation.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
 const operationId = (procedure: string) => procedure.replace(/\.(\w)/g, (_dot, letter: string) => letter.toUpperCase());
 

@@ -31,7 +31,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const takesBody = (operation: Operation) => operation.method === 'POST' || operation.method === 'PUT' || operation.method === 'PATCH';
+const takesBody = (operation: Operation) => (operation.method === 'POST' || operation.method === 'PUT' || operation.method === 'PATCH') && !operation.bodyless;
 
 // Contract v1.2: REST names the version a write expects in `If-Match`, the tRPC input in this field.
 const EXPECTED_VERSION = 'expected_version';
@@ -79,7 +79,8 @@ function buildInput(operation: Operation, fields: Record<string, JsonSchema>, re
     else if (takesBody(operation) || key in params) issues.push({ path: [key], message: 'unknown query parameter' });
     else input[key] = fromText(value, fields[key]);
   }
-  if (takesBody(operation)) {
+  // A bodyless POST (commit, release) may still send `{}`; anything in it is checked as a body's fields are.
+  if (takesBody(operation) || (operation.bodyless && request.body !== undefined)) {
     if (!isPlainObject(request.body)) throw new ValidationError([{ path: [], message: 'the body must be a JSON object' }]);
     for (const [key, value] of Object.entries(request.body)) {
       if (key in params) issues.push({ path: [key], message: `read-only field: ${key} comes from the path` });

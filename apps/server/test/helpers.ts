@@ -128,10 +128,10 @@ export async function spawnServer(env: Record<string, string> = {}, { databaseUr
 }
 
 /** Every page of `GET /events` after `after` (from the oldest event kept when omitted) up to the newest event. */
-export async function feedPages(base: string, after?: string): Promise<JsonResponse[]> {
+export async function feedPages(base: string, after?: string, types?: string): Promise<JsonResponse[]> {
   const pages: JsonResponse[] = [];
   for (let cursor = after; ; ) {
-    const page = await call(base, 'GET', `/events?limit=1000${cursor === undefined ? '' : `&after=${cursor}`}`);
+    const page = await call(base, 'GET', `/events?limit=1000${cursor === undefined ? '' : `&after=${cursor}`}${types === undefined ? '' : `&types=${types}`}`);
     pages.push(page);
     const { items, next_after } = page.body as { items?: unknown[]; next_after?: string };
     if (page.status !== 200 || !items?.length) return pages;

@@ -32,6 +32,8 @@ describe('POST /products', () => {
       description: '14", 16 GB RAM',
       price: 74990.5,
       quantity: 12,
+      reserved: 0,
+      available: 12,
       in_stock: true,
       sku: 'LEN-IP5-14',
       category_id: categoryId,

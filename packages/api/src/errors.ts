@@ -3,7 +3,7 @@
  * knows nothing of HTTP), zod issues become `issues` with plain field paths, and anything unknown becomes a
  * generic 500 carrying the request id, never a message, stack or SQL from inside.
  */
-import { ERRORS, READ_ONLY_FIELDS, codeForStatus, type ApiError, type ErrorCode, type Issue } from '@tradeos/contract';
+import { ERRORS, READ_ONLY_FIELDS, codeForStatus, type ApiError, type ErrorCode, type Issue, type Shortage } from '@tradeos/contract';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
@@ -23,6 +23,17 @@ export class ValidationError extends TRPCError {
 export class GoneError extends TRPCError {
   constructor(message: string, cause?: unknown) {
     super({ code: 'NOT_FOUND', message, cause });
+  }
+}
+
+/** Contract v1.3: a reservation short of stock, a 409 whose body also lists every short item. */
+export class ShortageError extends TRPCError {
+  constructor(
+    message: string,
+    readonly shortages: Shortage[],
+    cause?: unknown,
+  ) {
+    super({ code: 'CONFLICT', message, cause });
   }
 }
 
@@ -86,6 +97,8 @@ function fromStore(error: StoreError): TRPCError {
       return new BusyError(error.message, error);
     case 'gone':
       return new GoneError(error.message, error);
+    case 'insufficient':
+      return new ShortageError(error.message, error.shortages ?? [], error);
   }
 }
 
@@ -112,6 +125,7 @@ export function toErrorBody(error: TRPCError, requestId: string): ApiError {
   const code = contractCode(error);
   if (code === 'INTERNAL_SERVER_ERROR') return { code, message: ERRORS.INTERNAL_SERVER_ERROR.message, request_id: requestId };
   if (error instanceof ValidationError) return { code, message: error.message, issues: error.issues };
+  if (error instanceof ShortageError) return { code, message: error.message, shortages: error.shortages };
   return { code, message: error.message };
 }
 

@@ -2,6 +2,7 @@ import { operations } from '@tradeos/contract';
 import { categoryRouter } from './routers/category.js';
 import { eventRouter } from './routers/event.js';
 import { productRouter } from './routers/product.js';
+import { reservationRouter } from './routers/reservation.js';
 import { createCallerFactory, procedure, router } from './trpc.js';
 
 export const appRouter = router({
@@ -12,6 +13,7 @@ export const appRouter = router({
   }),
   products: productRouter,
   categories: categoryRouter,
+  reservations: reservationRouter,
   events: eventRouter,
 });
 

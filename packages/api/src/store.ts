@@ -15,6 +15,9 @@ import type {
   ProductBulkItem,
   ProductCreate,
   ProductFilters,
+  Reservation,
+  ReservationFilters,
+  Shortage,
   StoredResponse,
 } from '@tradeos/contract';
 
@@ -88,16 +91,40 @@ export interface CategoryStore {
   delete(id: number, signal?: AbortSignal, expectedVersion?: number): Promise<boolean>;
 }
 
+/** Contract v1.3: what a reservation create takes (the contract's input with its defaults applied). */
+export interface ReservationInput {
+  items: { product_id: number; quantity: number }[];
+  ttl_seconds: number;
+  reference?: string;
+}
+
+/** A commit or release: the reservation after it (or as it already stood), or no such reservation. */
+export type ReservationOutcome = { status: 'ok'; reservation: Reservation } | { status: 'not_found' };
+
+/**
+ * Contract v1.3, stock reservations. Statuses are computed at the read. A create short of stock fails with an
+ * `insufficient` StoreError carrying `shortages`; an unknown product is an `invalid` one at its item's path; a
+ * transition from the wrong state an `in_use` one (409); another version than `expectedVersion` a `version_mismatch`.
+ */
+export interface ReservationStore {
+  create(input: ReservationInput, signal?: AbortSignal): Promise<Reservation>;
+  byId(id: string, signal?: AbortSignal): Promise<Reservation | null>;
+  list(filters: ReservationFilters, page: { skip: number; limit: number; cursor?: string }, signal?: AbortSignal): Promise<Page<Reservation> & { total: number }>;
+  commit(id: string, signal?: AbortSignal, expectedVersion?: number): Promise<ReservationOutcome>;
+  release(id: string, signal?: AbortSignal, expectedVersion?: number): Promise<ReservationOutcome>;
+}
+
 /** The writes a key can guard in a transaction; inside `once` they run in the key's transaction (a product create has `createOnce`). */
 export interface KeyedWrites {
   products: Pick<ProductStore, 'upsertMany'>;
   categories: Pick<CategoryStore, 'create'>;
+  reservations: Pick<ReservationStore, 'create'>;
 }
 
 export interface EventQuery {
   /** Only events after this id; omitted: from the oldest event kept. */
   after?: string;
-  /** Only these types; omitted: all. */
+  /** Only these types; omitted: all (the router always names them: without `types`, a consumer gets the v1.2 ones). */
   types?: EventType[];
 }
 
@@ -120,6 +147,7 @@ export interface EventStore {
 export interface CatalogStore {
   products: ProductStore;
   categories: CategoryStore;
+  reservations: ReservationStore;
   /**
    * Runs `work` once per key within 24 hours, storing its result (and the status and Location `respond` gives)
    * with its write: a repeat of the same request replays it; the key with another request is a `key_reused`
@@ -153,6 +181,7 @@ export const STORE_ERROR_KINDS = [
   'key_reused',
   'invalid',
   'gone',
+  'insufficient',
 ] as const;
 export type StoreErrorKind = (typeof STORE_ERROR_KINDS)[number];
 
@@ -161,6 +190,8 @@ export interface StoreError extends Error {
   kind: StoreErrorKind;
   /** A field's name, or its path in a nested input (`["items", 3, "category"]`). */
   field?: string | (string | number)[];
+  /** On `insufficient`: every short item of a reservation. */
+  shortages?: Shortage[];
 }
 
 export function isStoreError(error: unknown): error is StoreError {

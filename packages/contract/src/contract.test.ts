@@ -22,7 +22,7 @@ describe('the contract as code', () => {
   });
 
   it('derives read-only fields from the resources and their writable fields', () => {
-    expect([...READ_ONLY_FIELDS].sort()).toEqual(['category', 'created_at', 'id', 'in_stock', 'product_count', 'updated_at', 'version']);
+    expect([...READ_ONLY_FIELDS].sort()).toEqual(['available', 'category', 'created_at', 'id', 'in_stock', 'product_count', 'reserved', 'updated_at', 'version']);
   });
 
   it('names a code for every status in its table', () => {

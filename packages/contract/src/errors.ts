@@ -3,6 +3,7 @@
  * The router, the REST adapter, write protection, the framework's error handler and the OpenAPI document all read it.
  */
 import { z } from 'zod';
+import { Shortage } from './reservation.js';
 
 export const ERRORS = {
   BAD_REQUEST: { status: 400, message: 'The request body is not valid JSON' },
@@ -45,6 +46,7 @@ export const ApiError = z
     message: z.string().meta({ example: 'Product 42 not found' }),
     issues: z.array(Issue).optional().meta({ description: 'On 422: each bad field' }),
     request_id: z.string().optional().meta({ description: 'On 500: the X-Request-Id to quote' }),
+    shortages: z.array(Shortage).optional().meta({ description: 'On the 409 of a reservation that finds too little stock: every short item' }),
   })
-  .meta({ id: 'Error', description: 'Every error response. `issues` on 422, `request_id` on 500.' });
+  .meta({ id: 'Error', description: 'Every error response. `issues` on 422, `request_id` on 500, `shortages` on a short reservation\'s 409.' });
 export type ApiError = z.infer<typeof ApiError>;

@@ -1,8 +1,9 @@
-/** Contract v1.2, the change feed: one event per committed change of a product or category, in id order. */
+/** Contract v1.2, the change feed: one event per committed change of a product, category or (v1.3) reservation, in id order. */
 import { z } from 'zod';
 import { Category } from './category.js';
 import { Id, Timestamp, Version } from './common.js';
 import { Product } from './product.js';
+import { Reservation, ReservationId } from './reservation.js';
 
 /** An event id: a decimal string (ids outgrow a JSON number's exact range), increasing. */
 export const EventId = z
@@ -11,21 +12,20 @@ export const EventId = z
   .meta({ description: 'An event id (decimal string).', example: '1042' });
 
 /** The events of one entity whose `data` has one shape, as a named schema: generated clients get a type per branch. */
-function eventsOf<const Entity extends string, const Types extends readonly [`${Entity}.${string}`, ...`${Entity}.${string}`[]], Data extends z.ZodType>(
-  name: string,
-  entity: Entity,
-  types: Types,
-  data: Data,
-  description: string,
-) {
+function eventsOf<
+  const Entity extends string,
+  const Types extends readonly [`${Entity}.${string}`, ...`${Entity}.${string}`[]],
+  Data extends z.ZodType,
+  EntityId extends z.ZodType = typeof Id,
+>(name: string, entity: Entity, types: Types, data: Data, description: string, entityId: EntityId = Id as unknown as EntityId) {
   return z
-    .object({ id: EventId, type: z.enum(types), entity: z.literal(entity), entity_id: Id, version: Version, occurred_at: Timestamp, data })
+    .object({ id: EventId, type: z.enum(types), entity: z.literal(entity), entity_id: entityId, version: Version, occurred_at: Timestamp, data })
     .meta({ id: name, description });
 }
 
 /**
  * An event, a union tagged by `type` (v1.3): the type decides what `data` is, so a typed consumer narrows it.
- * Another entity's events (reservations) are one more entry here.
+ * A reservation's `entity_id` is its uuid.
  */
 export const Event = z
   .discriminatedUnion('type', [
@@ -33,6 +33,14 @@ export const Event = z
     eventsOf('ProductDeletedEvent', 'product', ['product.deleted'], z.null(), 'A product deleted: `data` is null.'),
     eventsOf('CategoryEvent', 'category', ['category.created', 'category.updated'], Category, 'A category created or changed: `data` is the category right after the change.'),
     eventsOf('CategoryDeletedEvent', 'category', ['category.deleted'], z.null(), 'A category deleted: `data` is null.'),
+    eventsOf(
+      'ReservationEvent',
+      'reservation',
+      ['reservation.created', 'reservation.committed', 'reservation.released', 'reservation.expired'],
+      Reservation,
+      'A reservation created, committed, released or expired: `data` is the reservation then; `entity_id` is its uuid. Only to consumers whose `types` name these.',
+      ReservationId,
+    ),
   ])
   .meta({ id: 'Event', description: 'One committed change; its `type` decides what `data` carries.' });
 export type Event = z.infer<typeof Event>;
@@ -73,5 +81,8 @@ export const EventPage = z
   .meta({ id: 'EventPage' });
 export type EventPage = z.infer<typeof EventPage>;
 
-/** The event types a `types` parameter names, or undefined for all. */
-export const parseEventTypes = (types: string | undefined): EventType[] | undefined => (types ? (types.split(',') as EventType[]) : undefined);
+/** v1.3: what a consumer without `types` gets: product and category events only, as in v1.2. */
+export const DEFAULT_EVENT_TYPES: readonly EventType[] = eventTypes.filter((type) => !type.startsWith('reservation.'));
+
+/** The event types a `types` parameter names; without one, the v1.2 types (reservation events only when named). */
+export const parseEventTypes = (types: string | undefined): EventType[] => (types ? (types.split(',') as EventType[]) : [...DEFAULT_EVENT_TYPES]);

@@ -5,6 +5,7 @@ export * from './health.js';
 export * from './category.js';
 export * from './product.js';
 export * from './search.js';
+export * from './reservation.js';
 export * from './event.js';
 export * from './operations.js';
 export * from './version.js';

@@ -22,6 +22,7 @@ import {
   ProductSearchQuery,
   ProductUpdate,
 } from './product.js';
+import { Reservation, ReservationCreate, ReservationIdInput, ReservationListQuery, ReservationPage, ReservationTransition } from './reservation.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -36,7 +37,7 @@ export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType 
   method: HttpMethod;
   /** OpenAPI path, e.g. `/products/{id}`. */
   path: string;
-  tag: 'health' | 'products' | 'categories' | 'events';
+  tag: 'health' | 'products' | 'categories' | 'events' | 'reservations';
   summary: string;
   description: string;
   input: I;
@@ -53,6 +54,8 @@ export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType 
   stream?: boolean;
   /** The longest a call may legitimately hold its request open (a long poll), on top of the request timeout. */
   holdsMs?: number;
+  /** A POST that takes no body (an action on the resource in its path); an empty JSON object is accepted too. */
+  bodyless?: true;
 }
 
 const operation = <I extends z.ZodType, O extends z.ZodType>(definition: Operation<I, O>) => definition;
@@ -156,7 +159,7 @@ export const operations = {
     success: 200,
     successDescription: 'What happened to each item, in input order',
     errors: {
-      CONFLICT: 'A request with this `Idempotency-Key` is still running',
+      CONFLICT: 'An item would set a product’s `quantity` below its units reserved (nothing is written), or a request with this `Idempotency-Key` is still running',
       UNPROCESSABLE_CONTENT: 'An invalid item (its path names it), a sku repeated within the request, an unknown category, or an `Idempotency-Key` already used for another request',
     },
     idempotent: true,
@@ -172,7 +175,7 @@ export const operations = {
     output: Product,
     success: 200,
     successDescription: 'The product after the update',
-    errors: { PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed', NOT_FOUND: 'No such product', CONFLICT: 'A product with this sku already exists', UNPROCESSABLE_CONTENT: 'Invalid body, empty update or unknown `category_id`' },
+    errors: { PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed', NOT_FOUND: 'No such product', CONFLICT: 'A product with this sku already exists, or `quantity` below the units reserved', UNPROCESSABLE_CONTENT: 'Invalid body, empty update or unknown `category_id`' },
     example: { path: { id: 17 }, body: { price: 84990 } },
   }),
   'products.adjustQuantity': operation({
@@ -185,7 +188,7 @@ export const operations = {
     output: Product,
     success: 200,
     successDescription: 'The product as it stood right after this change',
-    errors: { PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed', NOT_FOUND: 'No such product', CONFLICT: 'The change would take the stock below 0', UNPROCESSABLE_CONTENT: 'Invalid body: exactly one of `delta` or `quantity`' },
+    errors: { PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed', NOT_FOUND: 'No such product', CONFLICT: 'The change would take the stock below 0, or below the units reserved', UNPROCESSABLE_CONTENT: 'Invalid body: exactly one of `delta` or `quantity`' },
     example: { path: { id: 17 }, body: { delta: -1 } },
   }),
   'products.delete': operation({
@@ -198,7 +201,7 @@ export const operations = {
     output: z.undefined(),
     success: 204,
     successDescription: 'Deleted (no body)',
-    errors: { PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed', NOT_FOUND: 'No such product', UNPROCESSABLE_CONTENT: 'Invalid id' },
+    errors: { PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed', NOT_FOUND: 'No such product', CONFLICT: 'Active reservations hold the product', UNPROCESSABLE_CONTENT: 'Invalid id' },
     example: { path: { id: 48 } },
   }),
   'categories.list': operation({
@@ -269,6 +272,90 @@ export const operations = {
     successDescription: 'Deleted (no body)',
     errors: { PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed', NOT_FOUND: 'No such category', CONFLICT: 'Products still reference this category', UNPROCESSABLE_CONTENT: 'Invalid id' },
     example: { path: { id: 5 } },
+  }),
+  'reservations.create': operation({
+    method: 'POST',
+    path: '/reservations',
+    tag: 'reservations',
+    summary: 'Hold stock for a while, all items or none',
+    description:
+      'Holds `quantity` units of each product until `expires_at` (`ttl_seconds` from now, default 900): they count in the product’s `reserved` and leave its `available`. All or nothing, in one transaction. When any item’s `available` is short, the 409 lists every short item in `shortages` and nothing is held. A reservation past `expires_at` holds nothing from that instant, whether or not any background work has run.',
+    input: ReservationCreate,
+    output: Reservation,
+    success: 201,
+    successDescription: 'Held; `Location` names the new reservation',
+    errors: {
+      CONFLICT: 'Too little available stock for one or more items (`shortages` names each), or a request with this `Idempotency-Key` is still running',
+      UNPROCESSABLE_CONTENT: 'Invalid body, an unknown product (`["items", i, "product_id"]`), a product listed twice, or an `Idempotency-Key` already used for another request',
+    },
+    idempotent: true,
+    example: { body: { items: [{ product_id: 17, quantity: 1 }], ttl_seconds: 900, reference: 'order-7731' } },
+  }),
+  'reservations.list': operation({
+    method: 'GET',
+    path: '/reservations',
+    tag: 'reservations',
+    summary: 'List reservations',
+    description: 'Newest first (ties by id). `status` is computed at the read, as on every reservation: an active one past its `expires_at` is `expired`.',
+    input: ReservationListQuery,
+    output: ReservationPage,
+    success: 200,
+    successDescription: 'One page of reservations',
+    errors: { UNPROCESSABLE_CONTENT: 'Invalid or unknown query parameter' },
+    example: {},
+  }),
+  'reservations.byId': operation({
+    method: 'GET',
+    path: '/reservations/{id}',
+    tag: 'reservations',
+    summary: 'Get a reservation',
+    description: 'The reservation with its items; `status` computed at the read.',
+    input: ReservationIdInput,
+    output: Reservation,
+    success: 200,
+    successDescription: 'The reservation',
+    errors: { NOT_FOUND: 'No such reservation', UNPROCESSABLE_CONTENT: 'Invalid id (not a uuid)' },
+    example: { path: { id: '0b6f5c9e-2a41-4c3e-9d7a-5f1e8b2c4d60' } },
+  }),
+  'reservations.commit': operation({
+    method: 'POST',
+    path: '/reservations/{id}/commit',
+    tag: 'reservations',
+    summary: 'Take the held units out of stock',
+    description:
+      'Each product’s `quantity` drops by its held units in one transaction (its `version` goes up, a `product.updated` event follows) → `committed`. A committed reservation answers 200 again, before any `If-Match` is compared. No body.',
+    input: ReservationTransition,
+    output: Reservation,
+    success: 200,
+    successDescription: 'The reservation, committed',
+    errors: {
+      PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed',
+      NOT_FOUND: 'No such reservation',
+      CONFLICT: 'The reservation was released or has expired',
+      UNPROCESSABLE_CONTENT: 'Invalid id (not a uuid)',
+    },
+    bodyless: true,
+    example: { path: { id: '0b6f5c9e-2a41-4c3e-9d7a-5f1e8b2c4d60' } },
+  }),
+  'reservations.release': operation({
+    method: 'POST',
+    path: '/reservations/{id}/release',
+    tag: 'reservations',
+    summary: 'Give the held units back',
+    description:
+      'The units are available again at once → `released`. A released reservation answers 200 again and an expired one 200 with status `expired`, before any `If-Match` is compared. No body.',
+    input: ReservationTransition,
+    output: Reservation,
+    success: 200,
+    successDescription: 'The reservation, released (or expired)',
+    errors: {
+      PRECONDITION_FAILED: 'If-Match / `expected_version` names another version than the current one; nothing changed',
+      NOT_FOUND: 'No such reservation',
+      CONFLICT: 'The reservation was committed',
+      UNPROCESSABLE_CONTENT: 'Invalid id (not a uuid)',
+    },
+    bodyless: true,
+    example: { path: { id: '0b6f5c9e-2a41-4c3e-9d7a-5f1e8b2c4d60' } },
   }),
   'events.list': operation({
     method: 'GET',

@@ -2,6 +2,8 @@
  * Classifies driver errors into the kinds the API's storage port knows (`StoreError`), without anything of HTTP:
  * unique violations name their field, a missing category is a bad reference, a referenced row is in use.
  */
+import type { Shortage } from '@tradeos/contract';
+
 // Socket failures, server shutdown/start-up (57P0x), connection exceptions (08xxx), and what refuses a new session:
 // a wrong password or role (28xxx), a missing database (3D000), too many connections (53300).
 const CONNECTION_CODES = new Set([
@@ -69,7 +71,8 @@ export type DataErrorKind =
   | 'in_flight'
   | 'key_reused'
   | 'invalid'
-  | 'gone';
+  | 'gone'
+  | 'insufficient';
 
 /** A classified failure; its message is written for a client and never holds SQL or driver text. */
 export class DataError extends Error {
@@ -111,13 +114,24 @@ function fromPostgres(error: ErrorLike, cause: unknown): DataError | undefined {
       return new DataError('out_of_range', 'a number is out of range', undefined, { cause });
     case '57014':
       return new DataError('timeout', 'The database took too long to answer', undefined, { cause });
+    case 'TR409':
+      // The stock guard's own message (migration 2026.12.06T21.01.00): a product id and unit counts, nothing more.
+      return new DataError('in_use', error.message ?? 'The product is held by active reservations', undefined, { cause });
     default:
       return undefined;
   }
 }
 
+/** Contract v1.3: a reservation found too little available stock (409, with every short item). */
+export class ShortageError extends DataError {
+  constructor(readonly shortages: Shortage[]) {
+    const listed = shortages.map((s) => `product ${s.product_id} (requested ${s.requested}, available ${s.available})`).join(', ');
+    super('insufficient', `Not enough available stock for ${listed}; nothing was reserved`);
+  }
+}
+
 /** A conditional write found the row at another version than the caller expected (contract v1.2: 412). */
-export function versionMismatch(entity: 'Product' | 'Category', id: number, current: number, expected: number): DataError {
+export function versionMismatch(entity: 'Product' | 'Category' | 'Reservation', id: number | string, current: number, expected: number): DataError {
   return new DataError('version_mismatch', `${entity} ${id} is at version ${current}, not ${expected}; nothing changed`);
 }
 

@@ -17,6 +17,8 @@ export { createMigrator, hasPendingMigrations, MIGRATIONS_TABLE, type Migration,
 export { seed, seedSynthetic, type SeedResult, type SyntheticOptions } from './ops/seed.js';
 export { Category } from './schema/models/category.js';
 export { Product } from './schema/models/product.js';
+export { Reservation } from './schema/models/reservation.js';
+export { ReservationItem } from './schema/models/reservation-item.js';
 export * from './store/products.js';
 export * from './store/categories.js';
 export { upsertProducts, type UpsertOutcome } from './store/upsert.js';

@@ -1,6 +1,10 @@
 import { expect, it } from 'vitest';
 import type { Model, ModelStatic } from 'sequelize';
 import { useMigratedDatabase } from '../src/fixture.js';
+import { Category } from '../src/schema/models/category.js';
+import { Product } from '../src/schema/models/product.js';
+import { Reservation } from '../src/schema/models/reservation.js';
+import { ReservationItem } from '../src/schema/models/reservation-item.js';
 
 const db = useMigratedDatabase();
 
@@ -17,10 +21,11 @@ const compatible: Record<string, string[]> = {
   DECIMAL: ['numeric'],
   DATE: ['timestamp with time zone'],
   BOOLEAN: ['boolean'],
+  UUID: ['uuid'],
 };
 
-it.each(['Category', 'Product'] as const)('model %s matches its migrated table', async (name) => {
-  const model = db[name] as unknown as ModelStatic<Model>;
+it.each([Category, Product, Reservation, ReservationItem].map((model) => model.name))('model %s matches its migrated table', async (name) => {
+  const model = db.sequelize.model(name) as unknown as ModelStatic<Model>;
   const [rows] = await db.sequelize.query(
     `SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`,
     { bind: [model.getTableName()] },

@@ -132,6 +132,7 @@ describe('getProductsWithFilters', () => {
         description: null,
         price: '74990.50',
         quantity: 12,
+        reserved: 0,
         sku: null,
         category_id: c.categories.get('Электроника'),
         category_name: 'Электроника',

@@ -28,6 +28,8 @@ import type { Repository } from 'sequelize-typescript';
 import { DATABASE_DEFAULTS } from '../config.js';
 import { Category } from '../schema/models/category.js';
 import { Product } from '../schema/models/product.js';
+import { Reservation } from '../schema/models/reservation.js';
+import { ReservationItem } from '../schema/models/reservation-item.js';
 import { SessionClient, sequelizeDialect } from './clients.js';
 import { Health, type Availability } from './health.js';
 import { Reads, type NamedStatement } from './reads.js';
@@ -89,7 +91,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export const models = [Category, Product] as const;
+export const models = [Category, Product, Reservation, ReservationItem] as const;
 
 /** The settings every pool of one handle shares, with the defaults filled in. */
 interface Settings {

@@ -12,11 +12,15 @@ import { decodeCursor, encodeCursor, fingerprint, type CursorValue } from './cur
 import { dropExpiredKey, IDEMPOTENCY_RETENTION, inFlight, keyLock, keyStored, replay, type IdempotencyRequest, type Once, type StoredKey } from './idempotency.js';
 import type { Product } from '../schema/models/product.js';
 import { searchWords, type WordsFilter } from '../search/ranked.js';
+import { heldUnits, inStockCondition } from '../reservations/held.js';
 
 type ProductAttributes = InferAttributes<Product>;
 
-/** A product as the queries return it: the model's attributes, price as exact decimal text, and its category's name. */
-export type ProductRow = ProductAttributes & { category_name: string | null };
+/**
+ * A product as the queries return it: the model's attributes, price as exact decimal text, its category's name, and
+ * (v1.3) the units reserved at the read (absent where none can be: a row just created).
+ */
+export type ProductRow = ProductAttributes & { category_name: string | null; reserved?: number };
 
 export type ProductPatch = Partial<ProductCreate>;
 
@@ -111,7 +115,7 @@ export function filterConditions(db: Database, filters: ProductFilters & WordsFi
   }
   if (filters.minPrice !== undefined) where.add(`${column('price')} >= ${where.bind(filters.minPrice)}`);
   if (filters.maxPrice !== undefined) where.add(`${column('price')} <= ${where.bind(filters.maxPrice)}`);
-  if (filters.inStock !== undefined) where.add(`${column('quantity')} ${filters.inStock ? '>' : '='} 0`);
+  if (filters.inStock !== undefined) where.add(inStockCondition(column('id'), column('quantity'), filters.inStock));
   // A name filter matches through the narrow search copy's trigram index (products.name has none: migration 2026.11.30T13.02.00).
   if (filters.q !== undefined) {
     where.add(`${column('id')} IN (SELECT s.id FROM product_search s WHERE ${nameMatches(where, filters.q)})`);
@@ -187,7 +191,7 @@ async function page(db: Database, filters: ProductFilters & WordsFilter, order: 
   const orderBy = order(where);
   const limit = where.bind(options.limit);
   const offset = where.bind(options.skip);
-  const text = `SELECT t.total, ${columns}, c.name AS category_name
+  const text = `SELECT t.total, ${columns}, c.name AS category_name, ${heldUnits('p.id')} AS reserved
      FROM (${total}) t
      LEFT JOIN (SELECT p.* FROM products p ${where.pageWhere} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}) p ON true
      LEFT JOIN categories c ON c.id = p.category_id
@@ -225,7 +229,7 @@ async function rankedPage(db: Database, q: string, filters: ProductFilters, opti
   const limit = where.bind(options.limit);
   const offset = where.bind(options.skip);
   const rows = await db.query<ProductRow & { total: number }>(
-    `SELECT m.total, ${columns}, c.name AS category_name
+    `SELECT m.total, ${columns}, c.name AS category_name, ${heldUnits('m.id')} AS reserved
      FROM (SELECT s.id, s.name, CASE WHEN s.name_lower = ${lower} THEN 0 WHEN starts_with(s.name_lower, ${lower}) THEN 1 ELSE 2 END AS rank,
                   count(*) OVER ()::int AS total
            FROM ${from} ${where.where} ORDER BY 3, 2, 1 LIMIT ${limit} OFFSET ${offset}) m
@@ -347,7 +351,7 @@ export async function getProductById(db: Database, id: number, signal?: AbortSig
     const { column, columns } = sql(db);
     statement = {
       name: 'tradeos_product_by_id',
-      text: `SELECT ${columns}, c.name AS category_name FROM products p LEFT JOIN categories c ON c.id = ${column('category_id')} WHERE ${column('id')} = $1`,
+      text: `SELECT ${columns}, c.name AS category_name, ${heldUnits(column('id'))} AS reserved FROM products p LEFT JOIN categories c ON c.id = ${column('category_id')} WHERE ${column('id')} = $1`,
     };
     byIdCache.set(db.Product, statement);
   }
@@ -373,7 +377,7 @@ function assignments(db: Database, patch: ProductPatch): [column: string, value:
 async function write(db: Database, statement: string, binds: unknown[]): Promise<ProductRow | null> {
   const { column, columns } = sql(db);
   const [row] = await db.query<ProductRow>(
-    named(`WITH p AS (${statement} RETURNING *) SELECT ${columns}, c.name AS category_name FROM p LEFT JOIN categories c ON c.id = ${column('category_id')}`),
+    named(`WITH p AS (${statement} RETURNING *) SELECT ${columns}, c.name AS category_name, ${heldUnits(column('id'), 'clock_timestamp()')} AS reserved FROM p LEFT JOIN categories c ON c.id = ${column('category_id')}`),
     binds,
   );
   return row ?? null;

@@ -20,6 +20,7 @@ import { upsertProducts } from './upsert.js';
 import type { CategoryPatch } from './categories.js';
 import type { PageOptions, ProductFilters, ProductPage, ProductPatch, ProductRow, QuantityChange } from './products.js';
 import { toCategory, toProduct, withDates, type Json } from '../rows.js';
+import { keyedReservationWrites, reservationStore } from '../reservations/store.js';
 
 const toPage = ({ rows, total, estimated, nextCursor }: ProductPage) => ({ items: rows.map(toProduct), total, nextCursor, ...(estimated ? { estimated } : {}) });
 const orNull = <R, T>(row: R | null, map: (row: R) => T): T | null => (row ? map(row) : null);
@@ -98,6 +99,7 @@ function keyedWrites(db: Database, transaction?: Transaction, run = runner(db)) 
       create: (fields: Parameters<typeof categories.createCategory>[1], signal?: AbortSignal) =>
         run(signal, async () => toCategory(await categories.createCategory(db, fields, transaction))),
     },
+    reservations: keyedReservationWrites(db, run, transaction),
   };
 }
 
@@ -150,6 +152,7 @@ export function createCatalogStore(db: Database, feed: ChangeFeed = createChange
         write(signal, async () => orNull(await categories.updateCategory(db, id, patch, expectedVersion), toCategory)),
       delete: (id: number, signal?: AbortSignal, expectedVersion?: number) => write(signal, () => categories.deleteCategory(db, id, expectedVersion)),
     },
+    reservations: reservationStore(db, run, write),
     events: {
       page: (query: FeedQuery & { limit: number }, signal?: AbortSignal) => run(signal, () => feed.page(query, signal)),
       wait: (since: string, query: FeedQuery, timeoutMs: number, signal?: AbortSignal) => feed.wait(since, query, timeoutMs, signal),
