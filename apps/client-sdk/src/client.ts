@@ -105,8 +105,23 @@ const autoKeyLink: TRPCLink<AppRouter> =
   ({ op, next }) =>
     next(op.type === 'mutation' && keyOf(op.context) === undefined ? { ...op, context: { ...op.context, idempotencyKey: globalThis.crypto.randomUUID() } } : op);
 
+/**
+ * The `url` option checked before anything uses it: a JavaScript caller (or an unset environment variable behind
+ * it) gets an error naming the option, not a TypeError from inside the SDK.
+ */
+function baseUrl(url: unknown): string {
+  const example = 'the server\'s base URL, such as "http://127.0.0.1:8000"';
+  if (typeof url !== 'string' || url === '') {
+    throw new TypeError(`createCatalogClient: the "url" option is required: ${example} (got ${url === '' ? 'an empty string' : String(url)})`);
+  }
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+    throw new TypeError(`createCatalogClient: the "url" option must be an http:// or https:// URL: ${example} (got ${JSON.stringify(url)})`);
+  }
+  return url.replace(/\/+$/, '');
+}
+
 export function createCatalogClient({ url, fetch, headers, idempotencyKeys, EventSource }: CatalogClientOptions): CatalogClient {
-  const endpoint = `${url.replace(/\/+$/, '')}/trpc`;
+  const endpoint = `${baseUrl(url)}/trpc`;
   const common = async () => (typeof headers === 'function' ? await headers() : (headers ?? {}));
   return createTRPCClient<AppRouter>({
     links: [

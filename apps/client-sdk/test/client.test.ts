@@ -209,6 +209,20 @@ describe('typed errors', () => {
 });
 
 describe('transport', () => {
+  it('names the url option when it is missing or not an http(s) URL, before any request', () => {
+    const create = (options: unknown) => () => createCatalogClient(options as CatalogClientOptions);
+    expect(create({ url: undefined })).toThrow(
+      new TypeError('createCatalogClient: the "url" option is required: the server\'s base URL, such as "http://127.0.0.1:8000" (got undefined)'),
+    );
+    expect(create({})).toThrow(/^createCatalogClient: the "url" option is required/);
+    expect(create({ url: '' })).toThrow(/the "url" option is required: .* \(got an empty string\)$/);
+    expect(create({ url: 'localhost:8000' })).toThrow(
+      new TypeError('createCatalogClient: the "url" option must be an http:// or https:// URL: the server\'s base URL, such as "http://127.0.0.1:8000" (got "localhost:8000")'),
+    );
+    expect(create({ url: '127.0.0.1:8000' })).toThrow(/must be an http:\/\/ or https:\/\/ URL/);
+    expect(createCatalogClient({ url: 'https://catalog.example/' })).toBeDefined();
+  });
+
   it('sends queries made in the same tick as one batched HTTP request', async () => {
     const recorder = recordingFetch();
     const batched = createCatalogClient({ url: `${served.base}/`, fetch: recorder.fetch });

@@ -235,6 +235,12 @@ describe('pnpm db:* in a checkout', () => {
         `src/schema/migrations/${broken}.ts(4,9): error TS2322: Type 'string' is not assignable to type 'number'.\n`,
       );
       expect(await tableExists(target.url, 'schema_migrations')).toBe(false);
+      // A failed build leaves no stamp of success: the next run compiles again and stops again, and does not
+      // start from the stale output.
+      const again = await checkout.cli(['upgrade', 'head'], target.url);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toBe(result.stderr);
+      expect(await tableExists(target.url, 'schema_migrations')).toBe(false);
     } finally {
       await target.drop();
       await checkout.remove();

@@ -15,6 +15,7 @@ import { ConfigError, databaseOptions, loadDatabaseConfig, openDatabaseServer, t
 import { createDatabase, type Database } from '../connection/database.js';
 import { describeDatabaseError } from '../errors.js';
 import { createMigrator, migrationSourcesDir, migrationTemplate } from '../schema/migrator.js';
+import type { ImportError } from './import.js';
 import { seed, seedSynthetic } from './seed.js';
 
 const USAGE = `usage: cli <command>
@@ -25,11 +26,15 @@ const USAGE = `usage: cli <command>
   history | status        show applied and pending migrations
   revision -m NAME        create an empty migration from the template [--dir DIR]
   seed [--count N]        seed the catalog (idempotent); --count adds N synthetic products
-  import FILE             upsert products by sku from a CSV (header row) or JSON file, 1000 per transaction`;
+  import FILE             upsert products by sku from a CSV (header row) or JSON file, 1000 per transaction,
+                          after checking the whole file (a file with a bad line writes nothing)
+  import --dry-run FILE   only check the file: every bad line with its number and field, nothing written`;
 
 class UsageError extends Error {}
 /** A refusal that is not a usage mistake: one line, no usage text. */
 class Refusal extends Error {}
+/** Lines already printed on stderr: the exit code is all that is left to give. */
+class Reported extends Error {}
 
 const rootEnv = fileURLToPath(new URL('../../../../.env', import.meta.url));
 if (existsSync(rootEnv)) process.loadEnvFile(rootEnv);
@@ -85,6 +90,7 @@ async function main(argv: string[]): Promise<void> {
       count: { type: 'string' },
       dir: { type: 'string' },
       yes: { type: 'boolean', short: 'y', default: false },
+      'dry-run': { type: 'boolean', default: false },
     },
   });
   const [command, argument = step] = positionals;
@@ -142,22 +148,51 @@ async function main(argv: string[]): Promise<void> {
         }
       });
     }
-    case 'import': {
+    case 'import':
       if (!argument) throw new UsageError('import needs a FILE (.csv with a header row, or .json)');
-      // `pnpm db:import FILE` runs from the package directory: the file is named from where the user ran it.
-      const file = resolve(process.env.INIT_CWD ?? process.cwd(), argument);
-      // Loaded only here: the contract's schemas would slow down every other command's start.
-      const { importProducts, readImportFile } = await import('./import.js');
-      const rows = await readImportFile(file);
-      return withDatabase(config, async (db) => {
-        const started = Date.now();
-        const { created, updated, unchanged } = await importProducts(db, rows, progressBar);
-        log(`imported ${rows.length} row(s) in ${((Date.now() - started) / 1000).toFixed(1)} s: ${created} created, ${updated} updated, ${unchanged} unchanged`);
-      });
-    }
+      return importCommand(config, argument, values['dry-run'], log);
     default:
       throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
   }
+}
+
+/**
+ * `import [--dry-run] FILE`: the whole file is checked first; any problem is printed (every bad line, up to 20) and
+ * nothing is written. `--dry-run` stops after the check and says what the import would do.
+ */
+async function importCommand(config: DatabaseConfig, argument: string, dryRun: boolean, log: (line: string) => void): Promise<void> {
+  // `pnpm db:import FILE` runs from the package directory: the file is named from where the user ran it.
+  const file = resolve(process.env.INIT_CWD ?? process.cwd(), argument);
+  // Loaded only here: the contract's schemas would slow down every other command's start.
+  const [{ importProducts, readImportFile }, { checkImport, countNewSkus, describeProblems }] = await Promise.all([
+    import('./import.js'),
+    import('./import-check.js'),
+  ]);
+  const parsed = await readImportFile(file);
+  const rows = parsed.rows.length;
+  return withDatabase(config, async (db) => {
+    const problems = await checkImport(db, parsed);
+    if (problems.length) {
+      for (const line of describeProblems(problems)) console.error(line);
+      throw new Reported(`${plural(problems.length, 'problem', 'problems')} in ${argument}; nothing was written`);
+    }
+    if (dryRun) {
+      const created = await countNewSkus(db, parsed.rows);
+      log(`checked ${plural(rows, 'row', 'rows')}: no problem found; ${created} would be created, ${rows - created} updated or left as they are (dry run: nothing was written)`);
+      return;
+    }
+    const started = Date.now();
+    const { created, updated, unchanged } = await importProducts(db, parsed.rows, progressBar);
+    log(`imported ${rows} row(s) in ${((Date.now() - started) / 1000).toFixed(1)} s: ${created} created, ${updated} updated, ${unchanged} unchanged`);
+  });
+}
+
+/** A row the database refused half-way: what is written, and how to finish (the upsert is idempotent). */
+function importStopped(error: ImportError): string {
+  return (
+    `\nerror: ${error.message}; the ${plural(error.written, 'row', 'rows')} before its batch are written, nothing of its batch is. ` +
+    'Fix it and run the same import again: the rows already written come back unchanged'
+  );
 }
 
 function plural(count: number, one: string, many: string): string {
@@ -170,9 +205,9 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError) console.error(`error: ${error.message}\n${USAGE}`);
     // The same line the server prints for the same variable.
     else if (error instanceof ConfigError) console.error(error.message);
-    else if (error instanceof Refusal) console.error(`error: ${error.message}`);
+    else if (error instanceof Refusal || error instanceof Reported) console.error(`error: ${error.message}`);
     // After a progress bar's line: the rows before this one's batch are written, nothing of its batch is.
-    else if (error instanceof Error && error.name === 'ImportError') console.error(`\nerror: ${error.message}; nothing of its batch was written`);
+    else if (error instanceof Error && error.name === 'ImportError') console.error(importStopped(error as ImportError));
     else console.error(`error: ${describeDatabaseError(error)}`);
     // Exit now: a refused login would otherwise keep its socket, and this process, alive for a minute.
     process.exit(1);
