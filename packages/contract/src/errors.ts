@@ -46,5 +46,5 @@ export const ApiError = z
     issues: z.array(Issue).optional().meta({ description: 'On 422: each bad field' }),
     request_id: z.string().optional().meta({ description: 'On 500: the X-Request-Id to quote' }),
   })
-  .meta({ id: 'Error', description: 'Every error response. `issues` on 422, `request_id` on 500.' });
+  .meta({ id: 'ErrorBody', description: 'Every error response. `issues` on 422, `request_id` on 500.' });
 export type ApiError = z.infer<typeof ApiError>;

@@ -34,7 +34,7 @@ export const Event = z
     eventsOf('CategoryEvent', 'category', ['category.created', 'category.updated'], Category, 'A category created or changed: `data` is the category right after the change.'),
     eventsOf('CategoryDeletedEvent', 'category', ['category.deleted'], z.null(), 'A category deleted: `data` is null.'),
   ])
-  .meta({ id: 'Event', description: 'One committed change; its `type` decides what `data` carries.' });
+  .meta({ id: 'ChangeEvent', description: 'One committed change; its `type` decides what `data` carries.' });
 export type Event = z.infer<typeof Event>;
 export type EventType = Event['type'];
 
@@ -57,7 +57,7 @@ const feedParams = {
 
 export const EventListQuery = z.strictObject({
   ...feedParams,
-  limit: z.number().int().min(1).max(1000).default(100),
+  limit: z.number().int().min(1).max(1000).default(100).meta({ description: 'Events per page, 1–1000; default 100.' }),
   wait: z.number().int().min(0).max(30).default(0).meta({ description: 'Seconds to hold the request open while no event is there yet (long poll); it answers as soon as one arrives.' }),
 });
 export type EventListQuery = z.input<typeof EventListQuery>;
