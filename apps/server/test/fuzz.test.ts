@@ -125,10 +125,16 @@ beforeAll(async () => {
   document = (await call(server.base, 'GET', '/openapi.json')).body as typeof document & { paths: Record<string, Record<string, Omit<Operation, 'method' | 'path' | 'body'> & { requestBody?: { content: Record<string, { schema: Schema }> } }>> };
   const paths = (document as unknown as { paths: Record<string, Record<string, Omit<Operation, 'method' | 'path' | 'body'> & { requestBody?: { content: Record<string, { schema: Schema }> } }>> }).paths;
   operations = Object.entries(paths).flatMap(([path, item]) =>
-    Object.entries(item).map(([method, op]) => ({ method: method.toUpperCase(), path, parameters: op.parameters ?? [], body: op.requestBody?.content['application/json']?.schema, responses: op.responses })),
+    Object.entries(item).map(([method, op]) => ({ method: method.toUpperCase(), path, parameters: op.parameters ?? [], body: named(op.requestBody?.content['application/json']?.schema), responses: op.responses })),
   ).filter((operation) => operation.path !== '/events/stream'); // an endless stream; events.test.ts covers it
 });
 afterAll(() => server.close());
+
+/** A body's schema: request bodies are named components (`ProductCreate`…), referenced from the operation. */
+function named(schema: Schema | undefined): Schema | undefined {
+  const ref = schema?.$ref;
+  return ref ? document.components.schemas[ref.split('/').pop()!] : schema;
+}
 
 async function counts(): Promise<{ products: number; categories: number }> {
   const [rows] = await server.db.sequelize.query('SELECT (SELECT count(*) FROM products)::int AS products, (SELECT count(*) FROM categories)::int AS categories');

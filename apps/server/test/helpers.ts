@@ -141,7 +141,7 @@ export async function feedPages(base: string, after?: string, types?: string): P
 
 /** The document's schema for an event of this type: the component its discriminator maps the type to, as a generated client narrows. */
 export function eventSchema(schemas: Record<string, Record<string, unknown>>, type: string): { $ref: string } | undefined {
-  const { mapping } = (schemas.Event?.discriminator ?? {}) as { mapping?: Record<string, string> };
+  const { mapping } = (schemas.ChangeEvent?.discriminator ?? {}) as { mapping?: Record<string, string> };
   const ref = mapping?.[type];
   return ref === undefined ? undefined : { $ref: ref };
 }

@@ -19,6 +19,8 @@ interface Response {
   content?: Record<string, { schema?: Record<string, unknown>; example?: unknown }>;
 }
 interface Parameter {
+  $ref?: string;
+  description?: string;
   name: string;
   in: string;
   required: boolean;
@@ -39,7 +41,13 @@ interface Document {
   info: { version: string; license?: unknown; contact?: unknown };
   security: unknown[];
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, Record<string, unknown>>; responses: Record<string, Response> };
+  components: { schemas: Record<string, Record<string, unknown>>; responses: Record<string, Response>; parameters?: Record<string, Parameter> };
+}
+
+/** An operation's request body schema: a named component, referenced from the operation. */
+function bodySchema(operation: Operation): Record<string, unknown> {
+  const { $ref } = operation.requestBody!.content['application/json'].schema as { $ref: string };
+  return document.components.schemas[$ref.split('/').pop()!]!;
 }
 
 const run = promisify(execFile);
@@ -143,7 +151,7 @@ describe('the published OpenAPI document', () => {
   });
 
   it('says exactly what the server accepts: strict bodies, minProperties on updates, oneOf for the stock change', () => {
-    const body = (path: string, method: string) => document.paths[path]![method]!.requestBody!.content['application/json'].schema;
+    const body = (path: string, method: string) => bodySchema(document.paths[path]![method]!);
     for (const [path, method] of [['/products', 'post'], ['/products/{id}', 'put'], ['/categories', 'post'], ['/categories/{id}', 'put'], ['/products/{id}/quantity', 'patch']]) {
       expect(body(path!, method!).additionalProperties, `${method} ${path}`).toBe(false);
       expect(body(path!, method!).properties, `${method} ${path}`).not.toHaveProperty('id');
@@ -153,19 +161,54 @@ describe('the published OpenAPI document', () => {
     expect(body('/products/{id}/quantity', 'patch').oneOf).toEqual([{ required: ['delta'] }, { required: ['quantity'] }]);
   });
 
+  it('names every request body as a component (ProductCreate, ProductUpdate…), the error schema ErrorBody and the event ChangeEvent, shadowing nothing', () => {
+    const refs = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.entries(item).flatMap(([method, operation]) =>
+        operation.requestBody ? [[`${method} ${path}`, (operation.requestBody.content['application/json'].schema as { $ref?: string }).$ref]] : [],
+      ),
+    );
+    expect(Object.fromEntries(refs)).toMatchObject({
+      'post /products': '#/components/schemas/ProductCreate',
+      'put /products/{id}': '#/components/schemas/ProductUpdate',
+      'post /categories': '#/components/schemas/CategoryCreate',
+      'put /categories/{id}': '#/components/schemas/CategoryUpdate',
+    });
+    for (const [where, ref] of refs) expect(ref, where).toMatch(/^#\/components\/schemas\/\w+$/);
+    const names = Object.keys(document.components.schemas);
+    // Names a generated TypeScript or JavaScript client would declare over a built-in of the language.
+    for (const builtIn of ['Error', 'Event', 'Object', 'Array', 'Date', 'Map', 'Set', 'Promise', 'Response', 'Request', 'Headers', 'Record']) {
+      expect(names, builtIn).not.toContain(builtIn);
+    }
+    expect(names).toContain('ErrorBody');
+    expect(JSON.stringify(document)).not.toContain('"#/components/schemas/Error"');
+  });
+
+  it('describes every parameter, of every operation', () => {
+    const undescribed = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.entries(item).flatMap(([method, operation]) =>
+        (operation.parameters ?? [])
+          // Header parameters shared by several operations are declared once, under components.parameters.
+          .map((parameter) => (parameter.$ref ? document.components.parameters![parameter.$ref.split('/').pop()!]! : parameter))
+          .filter((parameter) => !parameter.description?.trim())
+          .map((parameter) => `${method} ${path} ${parameter.in} ${parameter.name}`),
+      ),
+    );
+    expect(undescribed).toEqual([]);
+  });
+
   it('types errors and outputs with the real bounds, and money without multipleOf', () => {
-    const { Error: error, Product: product, ProductPage: page } = document.components.schemas;
+    const { ErrorBody: error, Product: product, ProductPage: page } = document.components.schemas;
     expect((error!.properties as Record<string, { enum?: string[] }>).code!.enum).toEqual(ERROR_CODES);
     expect((product!.properties as Record<string, unknown>).quantity).toMatchObject({ type: 'integer', minimum: 0, maximum: 2_147_483_647 });
     expect((page!.properties as Record<string, unknown>).skip).toMatchObject({ minimum: 0 });
     expect((page!.properties as Record<string, unknown>).limit).toMatchObject({ minimum: 1, maximum: 100 });
     expect(JSON.stringify(document)).not.toContain('multipleOf');
-    const price = (document.paths['/products']!.post!.requestBody!.content['application/json'].schema.properties as Record<string, { description?: string }>).price!;
+    const price = (bodySchema(document.paths['/products']!.post!).properties as Record<string, { description?: string }>).price!;
     expect(price.description).toMatch(/2 fractional digits/);
   });
 
   it('describes an event as a oneOf tagged by `type`, whose mapping names a schema for every event type of the contract', () => {
-    const { Event: event, ...schemas } = document.components.schemas;
+    const { ChangeEvent: event, ...schemas } = document.components.schemas;
     const branches = (event!.oneOf as { $ref: string }[]).map((branch) => branch.$ref);
     const { propertyName, mapping } = event!.discriminator as { propertyName: string; mapping: Record<string, string> };
     expect(propertyName).toBe('type');
@@ -223,7 +266,7 @@ describe('the published OpenAPI document', () => {
         { ...of('reservation.created'), data: updatedProduct.data },
         { ...updatedProduct, data: of('reservation.committed').data },
       ];
-      for (const event of wrong) expect(valid({ $ref: '#/components/schemas/Event' }, event), JSON.stringify(event)).not.toBe(true);
+      for (const event of wrong) expect(valid({ $ref: '#/components/schemas/ChangeEvent' }, event), JSON.stringify(event)).not.toBe(true);
     } finally {
       await own.close();
     }

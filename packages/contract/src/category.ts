@@ -1,6 +1,6 @@
 /** Categories: the resource as returned and what a write accepts. */
 import { z } from 'zod';
-import { atLeastOne, ExpectedVersion, Id, INT32_MAX, name, text, Timestamp, Version } from './common.js';
+import { atLeastOne, ExpectedVersion, Id, INT32_MAX, name, PathId, text, Timestamp, Version } from './common.js';
 
 export const Category = z
   .object({
@@ -26,7 +26,7 @@ export const CategoryCreate = z.strictObject({ name: fields.name, description: f
 export type CategoryCreate = z.infer<typeof CategoryCreate>;
 
 export const CategoryUpdate = z
-  .strictObject({ id: Id, name: fields.name.optional(), description: fields.description.optional(), expected_version: ExpectedVersion })
+  .strictObject({ id: PathId, name: fields.name.optional(), description: fields.description.optional(), expected_version: ExpectedVersion })
   .superRefine(atLeastOne(categoryFields))
   .meta({ minProperties: 1 });
 export type CategoryUpdate = z.infer<typeof CategoryUpdate>;

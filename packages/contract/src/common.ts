@@ -86,10 +86,13 @@ export const Money = z
 
 export const Quantity = z.number().int().min(0).max(INT32_MAX);
 
-export const IdInput = z.strictObject({ id: Id });
+/** The `{id}` of a path: the product or category it names. */
+export const PathId = Id.meta({ description: 'The id of the product or category the path names (its `id` field).' });
+
+export const IdInput = z.strictObject({ id: PathId });
 
 /** A delete's input: the id and, optionally, the version the caller last saw. */
-export const ConditionalIdInput = z.strictObject({ id: Id, expected_version: ExpectedVersion });
+export const ConditionalIdInput = z.strictObject({ id: PathId, expected_version: ExpectedVersion });
 
 /** `{}` with at least one of `keys`, for partial updates: an empty update is a 422, not a no-op. */
 export function atLeastOne(keys: readonly string[]) {

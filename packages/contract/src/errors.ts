@@ -48,5 +48,5 @@ export const ApiError = z
     request_id: z.string().optional().meta({ description: 'On 500: the X-Request-Id to quote' }),
     shortages: z.array(Shortage).optional().meta({ description: 'On the 409 of a reservation that finds too little stock: every short item' }),
   })
-  .meta({ id: 'Error', description: 'Every error response. `issues` on 422, `request_id` on 500, `shortages` on a short reservation\'s 409.' });
+  .meta({ id: 'ErrorBody', description: 'Every error response. `issues` on 422, `request_id` on 500, `shortages` on a short reservation\'s 409.' });
 export type ApiError = z.infer<typeof ApiError>;

@@ -42,7 +42,7 @@ export const Event = z
       ReservationId,
     ),
   ])
-  .meta({ id: 'Event', description: 'One committed change; its `type` decides what `data` carries.' });
+  .meta({ id: 'ChangeEvent', description: 'One committed change; its `type` decides what `data` carries.' });
 export type Event = z.infer<typeof Event>;
 export type EventType = Event['type'];
 
@@ -65,7 +65,7 @@ const feedParams = {
 
 export const EventListQuery = z.strictObject({
   ...feedParams,
-  limit: z.number().int().min(1).max(1000).default(100),
+  limit: z.number().int().min(1).max(1000).default(100).meta({ description: 'Events per page, 1–1000; default 100.' }),
   wait: z.number().int().min(0).max(30).default(0).meta({ description: 'Seconds to hold the request open while no event is there yet (long poll); it answers as soon as one arrives.' }),
 });
 export type EventListQuery = z.input<typeof EventListQuery>;

@@ -1,6 +1,6 @@
 /** Products: the resource as returned, what a write accepts, list queries and the page envelope. */
 import { z } from 'zod';
-import { atLeastOne, ExpectedVersion, Id, INT32_MAX, Money, MONEY_MAX, name, Quantity, text, Timestamp, Version } from './common.js';
+import { atLeastOne, ExpectedVersion, Id, INT32_MAX, Money, MONEY_MAX, name, PathId, Quantity, text, Timestamp, Version } from './common.js';
 import { holdsWord, matchModes, type MatchMode } from './search.js';
 
 export const productSortKeys = ['id', 'name', 'price', 'quantity', 'created_at', 'updated_at'] as const;
@@ -55,7 +55,7 @@ export type ProductCreate = z.infer<typeof ProductCreate>;
 
 export const ProductUpdate = z
   .strictObject({
-    id: Id,
+    id: PathId,
     name: fields.name.optional(),
     price: fields.price.optional(),
     description: fields.description.optional(),
@@ -71,7 +71,7 @@ export type ProductUpdate = z.infer<typeof ProductUpdate>;
 const Delta = z.number().int().min(-INT32_MAX).max(INT32_MAX).meta({ description: 'Added to the stock; may be negative.' });
 
 export const ProductQuantityChange = z
-  .strictObject({ id: Id, delta: Delta.optional(), quantity: Quantity.optional().meta({ description: 'The new stock level.' }), expected_version: ExpectedVersion })
+  .strictObject({ id: PathId, delta: Delta.optional(), quantity: Quantity.optional().meta({ description: 'The new stock level.' }), expected_version: ExpectedVersion })
   .superRefine((value, ctx) => {
     if (value.delta !== undefined && value.quantity !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['delta', 'quantity'], message: 'Provide exactly one of delta or quantity, not both' });
@@ -104,15 +104,15 @@ const listParams = {
     .max(1024)
     .optional()
     .meta({ description: 'Opaque: the `next_cursor` of the previous page, with the same filters and sort. Not together with `skip`.' }),
-  limit: z.number().int().min(1).max(100).default(20),
-  category_id: Id.optional(),
+  limit: z.number().int().min(1).max(100).default(20).meta({ description: 'Products per page, 1–100; default 20.' }),
+  category_id: Id.optional().meta({ description: 'Only the products of the category with this id.' }),
   category: name(100).optional().meta({ description: 'Category name, any letter case.' }),
   min_price: Money.optional(),
   max_price: Money.optional(),
   in_stock: z.boolean().optional().meta({ description: '`true`: available > 0; `false`: available = 0.' }),
   q: name(100).optional().meta({ description: 'Case-insensitive substring of the name.' }),
   sort_by: z.enum(productSortKeys).optional().meta({ description: 'Default `created_at` (relevance for search).' }),
-  order: z.enum(['asc', 'desc']).default('desc'),
+  order: z.enum(['asc', 'desc']).default('desc').meta({ description: 'Sort direction; default `desc`. Ties are broken by `id` in the same direction.' }),
   count: z.enum(countModes).optional().meta({
     description: `How \`total\` is counted: \`exact\` (what an absent \`count\` means), \`estimated\` (exact up to ${EXACT_COUNT_LIMIT.toLocaleString('en')} matches, else the planner's estimate) or \`none\` (\`total\` is null).`,
   }),

@@ -1,7 +1,11 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, type Database } from '../src/connection/database.js';
 import { createMigrator, MIGRATIONS_TABLE } from '../src/schema/migrator.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing.js';
+
+const execFileAsync = promisify(execFile);
 
 let database: TestDatabase;
 let db: Database;
@@ -95,7 +99,7 @@ describe('migrations', () => {
     }
   });
 
-  it('refuse a database whose ctype cannot fold Cyrillic, with a readable reason', async () => {
+  it('refuse a database whose ctype cannot fold Cyrillic: the createdb command in the one line, nothing left behind', async () => {
     const adminUrl = inject('adminUrl');
     const plain = await createTestDatabase(adminUrl, 'ctype_c');
     const admin = createDatabase({ url: adminUrl });
@@ -106,9 +110,20 @@ describe('migrations', () => {
       await admin.sequelize.query(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER libc LC_CTYPE 'C' LC_COLLATE 'C'`);
       const target = createDatabase({ url: plain.url });
       try {
-        await expect(createMigrator(target).up()).rejects.toThrow(/cannot fold Cyrillic case/);
-        const [rows] = await target.sequelize.query(`SELECT count(*)::int AS n FROM ${MIGRATIONS_TABLE}`);
-        expect(rows).toEqual([{ n: 0 }]);
+        await expect(createMigrator(target).up()).rejects.toThrow(
+          `database ${name} cannot fold Cyrillic case (LC_CTYPE C); recreate it with a UTF-8 ctype: createdb -T template0 -E UTF8 --lc-ctype=C.UTF-8 --lc-collate=C.UTF-8 ${name}`,
+        );
+        // Nothing left behind: not even an empty bookkeeping table.
+        const [rows] = await target.sequelize.query(`SELECT to_regclass('${MIGRATIONS_TABLE}') IS NULL AS absent, count(*)::int AS tables FROM pg_tables WHERE schemaname = 'public'`);
+        expect(rows).toEqual([{ absent: true, tables: 0 }]);
+        // What `pnpm db:migrate` prints: one line, the way out in it.
+        const cli = await execFileAsync(process.execPath, [new URL('../dist/ops/cli.js', import.meta.url).pathname, 'upgrade', 'head'], {
+          env: { ...process.env, DATABASE_URL: plain.url },
+        }).catch((error: { code: number; stderr: string }) => error);
+        expect(cli).toMatchObject({ code: 1 });
+        expect((cli as { stderr: string }).stderr).toBe(
+          `error: P0001 database ${name} cannot fold Cyrillic case (LC_CTYPE C); recreate it with a UTF-8 ctype: createdb -T template0 -E UTF8 --lc-ctype=C.UTF-8 --lc-collate=C.UTF-8 ${name}\n`,
+        );
       } finally {
         await target.close();
       }

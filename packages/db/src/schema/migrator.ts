@@ -66,14 +66,17 @@ async function migrationFiles(): Promise<{ name: string; path: string }[]> {
   return names.map((name) => ({ name, path: join(migrationsDir, `${name}${extension}`) }));
 }
 
+/**
+ * The bookkeeping table, created in the transaction of the first migration that records itself: a first migration
+ * that fails (a database that cannot fold Cyrillic case) leaves no empty `schema_migrations` behind.
+ */
+const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`;
+
 function storage(sequelize: Sequelize): UmzugStorage {
-  const ensureTable = () =>
-    sequelize.query(
-      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
   return {
     async executed() {
-      await ensureTable();
+      const [[table]] = (await sequelize.query('SELECT to_regclass($1) IS NOT NULL AS present', { bind: [MIGRATIONS_TABLE] })) as [{ present: boolean }[], unknown];
+      if (!table?.present) return [];
       const [rows] = await sequelize.query(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY name`);
       return (rows as { name: string }[]).map((row) => row.name);
     },
@@ -97,6 +100,7 @@ function umzug(sequelize: Sequelize, logger: Logger) {
       // The service's statement timeout guards requests; a migration (an index on a big table) may take longer.
       await sql('SET LOCAL statement_timeout = 0');
       await migration({ name, context: { sql, transaction } });
+      await sql(CREATE_MIGRATIONS_TABLE);
       const record =
         direction === 'up'
           ? `INSERT INTO ${MIGRATIONS_TABLE} (name) VALUES ($1)`

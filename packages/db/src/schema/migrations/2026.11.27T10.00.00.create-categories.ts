@@ -1,14 +1,18 @@
 import type { Migration } from '../migrator.js';
 
 export const up: Migration = async ({ context: { sql } }) => {
-  // Case-insensitive names and searches need a database whose ctype folds every alphabet, not `C`.
+  // Case-insensitive names and searches need a database whose ctype folds every alphabet, not `C`. The way out is
+  // in the message itself (every layer prints the message; not all print a HINT); nothing is left behind, as the
+  // migrator creates its own table in this migration's transaction.
   await sql(`
     DO $$
+    DECLARE
+      ctype text := (SELECT datctype FROM pg_database WHERE datname = current_database());
     BEGIN
       IF lower('ЁЖZ') <> 'ёжz' THEN
-        RAISE EXCEPTION 'database % cannot fold Cyrillic case (LC_CTYPE %)', current_database(),
-          (SELECT datctype FROM pg_database WHERE datname = current_database())
-          USING HINT = 'Create it with: CREATE DATABASE ... TEMPLATE template0 ENCODING ''UTF8'' LC_CTYPE ''C.UTF-8'' LC_COLLATE ''C.UTF-8''';
+        RAISE EXCEPTION 'database % cannot fold Cyrillic case (LC_CTYPE %); recreate it with a UTF-8 ctype: createdb -T template0 -E UTF8 --lc-ctype=C.UTF-8 --lc-collate=C.UTF-8 %',
+          current_database(), ctype, current_database()
+          USING HINT = 'In SQL: CREATE DATABASE ... TEMPLATE template0 ENCODING ''UTF8'' LC_CTYPE ''C.UTF-8'' LC_COLLATE ''C.UTF-8''';
       END IF;
     END $$;
   `);
