@@ -42,6 +42,8 @@ export default tseslint.config(
     schema: ['**/store/*', '**/feed/*', '**/ops/*'],
     store: ['**/ops/*'],
     feed: ['**/store/*', '**/schema/*', '**/schema/**', '**/ops/*'],
+    search: ['**/feed/*', '**/ops/*', '**/schema/**'],
+    reservations: ['**/feed/*', '**/ops/*'],
   }).map(([folder, group]) => ({
     files: [`packages/db/src/${folder}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group, message: `packages/db/src/${folder}/ does not import this layer.` }] }] },
