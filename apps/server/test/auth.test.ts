@@ -67,6 +67,6 @@ describe('the OpenAPI document with write protection on', () => {
       expect(Object.keys(op.responses).includes('401'), `${method} ${path}`).toBe(write);
       expect(Object.keys(op.responses).includes('403'), `${method} ${path}`).toBe(write);
     }
-    expect(operations.filter(({ method }) => method !== 'get' && method !== 'head')).toHaveLength(8);
+    expect(operations.filter(({ method }) => method !== 'get' && method !== 'head')).toHaveLength(11);
   });
 });
