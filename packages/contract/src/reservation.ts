@@ -54,10 +54,10 @@ export const ReservationListQuery = z
   .strictObject({
     status: z.enum(reservationStatuses).optional().meta({ description: 'As computed at the read.' }),
     product_id: Id.optional().meta({ description: 'Only reservations holding (or that held) this product.' }),
-    reference: text(200).min(1, 'must not be empty').optional(),
+    reference: text(200).min(1, 'must not be empty').optional().meta({ description: 'Only reservations created with this reference, exactly.' }),
     skip: z.number().int().min(0).max(10_000).optional().meta({ description: 'Rows to skip; default 0. Not together with `cursor`.' }),
     cursor: z.string().min(1).max(1024).optional().meta({ description: 'Opaque: the `next_cursor` of the previous page, with the same filters. Not together with `skip`.' }),
-    limit: z.number().int().min(1).max(100).default(20),
+    limit: z.number().int().min(1).max(100).default(20).meta({ description: 'Page size, 1 to 100; default 20.' }),
   })
   .superRefine((value, ctx) => {
     if (value.skip !== undefined && value.cursor !== undefined) {
