@@ -15,7 +15,11 @@
  * - **The control pool** (one connection) runs `/health`'s `SELECT 1` and the cancellations: a saturated pool must
  *   not make a healthy database look down, nor keep an abandoned statement running.
  *
- * POOLS_MEASURED
+ * Can two become one? The hot reads on the models' pool (through `sequelize.query`: no named statements, no
+ * cancellation) were measured against these three (`BENCH_ONLY=W1,W4,W5 BENCH_SAFE_WRITES=false BENCH_DURATION=8
+ * pnpm bench`, 64 connections, quiet machine, 2026-12-06): W1 1 174 req/s against 1 753 / 2 849 / 2 755, W4 941
+ * against 941 / 1 067 / 1 231, W5 1 018 against 1 089 / 1 225 / 1 453. The models cannot use the hot reads' pool
+ * either (see above), and the control pool exists to stay free. So three: at most `2 * max + 1` connections a process.
  *
  * Every client is a `SessionClient` (`clients.ts`): a connection's death fails the call that used it, never the
  * process. Availability (`health.ts`) is learned from each call's outcome and from pings on the control connection.
