@@ -3,7 +3,7 @@
  * of defaults, and the one place that chooses between DATABASE_URL and the embedded server.
  */
 import { z } from 'zod';
-import type { DatabaseOptions } from './connection/database.js';
+import type { DatabaseOptions, Pooler } from './connection/database.js';
 import { DEFAULT_EMBEDDED_PORT, defaultDataDir, startEmbeddedPostgres, type EmbeddedPostgres } from './ops/embedded.js';
 
 /** An environment as `process.env` gives it; an empty value means unset. */
@@ -23,6 +23,10 @@ const milliseconds = (min: number, fallback: number) => z.coerce.number().int().
 /** The database variables; an entry point may spread them into its own schema. */
 export const databaseEnv = {
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+  /** What DATABASE_URL points at: PostgreSQL or a session pooler (`session`), or a pooler in transaction mode. */
+  DATABASE_POOLER: z.enum(['session', 'transaction']).default('session'),
+  /** PostgreSQL itself, past the pooler: migrations, their lock, the feed's LISTEN and horizon. */
+  DATABASE_DIRECT_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(DATABASE_DEFAULTS.poolMax),
   DB_POOL_ACQUIRE_TIMEOUT_MS: milliseconds(100, DATABASE_DEFAULTS.acquireTimeoutMs),
   DB_STATEMENT_TIMEOUT_MS: milliseconds(0, DATABASE_DEFAULTS.statementTimeoutMs),
@@ -34,6 +38,10 @@ export const databaseEnv = {
 export interface DatabaseConfig {
   /** The external server; unset means the embedded one. */
   url: string | undefined;
+  /** `transaction`: `url` is PgBouncer in transaction mode (see `connection/pooler.ts`). */
+  pooler: Pooler;
+  /** The server past the pooler, for what needs a session of its own; unset means `url`. */
+  directUrl: string | undefined;
   embedded: { dataDir: string; port: number };
   pool: { max: number; acquireTimeoutMs: number };
   statementTimeoutMs: number;
@@ -52,10 +60,21 @@ export function parseEnv<Shape extends z.ZodRawShape>(shape: Shape, source: EnvS
   throw new ConfigError(`invalid configuration: ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`);
 }
 
-/** The database part of already parsed variables (see `databaseEnv`). */
+/**
+ * The database part of already parsed variables (see `databaseEnv`). Behind a pooler in transaction mode the
+ * migrations' lock and the feed's LISTEN need a server of their own: without DATABASE_DIRECT_URL it is a ConfigError.
+ */
 export function toDatabaseConfig(values: z.infer<z.ZodObject<typeof databaseEnv>>): DatabaseConfig {
+  if (values.DATABASE_POOLER === 'transaction') {
+    if (!values.DATABASE_URL) throw new ConfigError('invalid configuration: DATABASE_URL: required when DATABASE_POOLER=transaction (the pooler)');
+    if (!values.DATABASE_DIRECT_URL) {
+      throw new ConfigError('invalid configuration: DATABASE_DIRECT_URL: required when DATABASE_POOLER=transaction (PostgreSQL itself, for migrations and the change feed)');
+    }
+  }
   return {
     url: values.DATABASE_URL,
+    pooler: values.DATABASE_POOLER,
+    directUrl: values.DATABASE_DIRECT_URL,
     embedded: { dataDir: values.EMBEDDED_PG_DIR, port: values.EMBEDDED_PG_PORT },
     pool: { max: values.DB_POOL_MAX, acquireTimeoutMs: values.DB_POOL_ACQUIRE_TIMEOUT_MS },
     statementTimeoutMs: values.DB_STATEMENT_TIMEOUT_MS,
@@ -69,7 +88,14 @@ export function loadDatabaseConfig(source: EnvSource): DatabaseConfig {
 
 /** `createDatabase` options for `url` under this configuration. */
 export function databaseOptions(config: DatabaseConfig, url: string): DatabaseOptions {
-  return { url, pool: config.pool, statementTimeoutMs: config.statementTimeoutMs, connectTimeoutMs: config.connectTimeoutMs };
+  return {
+    url,
+    pooler: config.pooler,
+    directUrl: config.directUrl,
+    pool: config.pool,
+    statementTimeoutMs: config.statementTimeoutMs,
+    connectTimeoutMs: config.connectTimeoutMs,
+  };
 }
 
 export interface DatabaseServer {

@@ -21,6 +21,9 @@
  * against 941 / 1 067 / 1 231, W5 1 018 against 1 089 / 1 225 / 1 453. The models cannot use the hot reads' pool
  * either (see above), and the control pool exists to stay free. So three: at most `2 * max + 1` connections a process.
  *
+ * Behind PgBouncer in transaction mode (`DATABASE_POOLER=transaction`) the same pools send no named statement and
+ * keep no session state; what needs a session of its own goes to `directUrl` (`pooler.ts` says what and why).
+ *
  * Every client is a `SessionClient` (`clients.ts`): a connection's death fails the call that used it, never the
  * process. Availability (`health.ts`) is learned from each call's outcome and from pings on the control connection.
  */
@@ -36,9 +39,11 @@ import { Reservation } from '../schema/models/reservation.js';
 import { ReservationItem } from '../schema/models/reservation-item.js';
 import { SessionClient, sequelizeDialect } from './clients.js';
 import { Health, type Availability } from './health.js';
+import { sequelizeSession, startupTimeout, type Pooler } from './pooler.js';
 import { Reads, type NamedStatement } from './reads.js';
 
 export { within, type Availability } from './health.js';
+export type { Pooler } from './pooler.js';
 export type { NamedStatement } from './reads.js';
 
 /**
@@ -56,6 +61,10 @@ export interface PoolOptions {
 
 export interface DatabaseOptions {
   url: string;
+  /** `transaction`: `url` is PgBouncer in transaction mode: no named statements, no session state (`pooler.ts`). */
+  pooler?: Pooler;
+  /** PostgreSQL itself, for what needs a session of its own (migrations and their lock, the feed); default `url`. */
+  directUrl?: string;
   pool?: PoolOptions;
   /** Server-side cap on one statement, so a slow query cannot hold a connection forever. */
   statementTimeoutMs?: number;
@@ -71,6 +80,9 @@ export interface DatabaseOptions {
 
 export interface Database {
   readonly url: string;
+  /** Where sessions of their own go (the migrator's lock, the feed's LISTEN): DATABASE_DIRECT_URL, else `url`. */
+  readonly directUrl: string;
+  readonly pooler: Pooler;
   /** How long a new connection may take; the migrator's own connection honours it too. */
   readonly connectTimeoutMs: number;
   readonly sequelize: Sequelize;
@@ -100,6 +112,8 @@ export const models = [Category, Product, Reservation, ReservationItem] as const
 /** The settings every pool of one handle shares, with the defaults filled in. */
 interface Settings {
   url: string;
+  directUrl: string;
+  pooler: Pooler;
   max: number;
   min: number;
   acquireTimeoutMs: number;
@@ -117,6 +131,8 @@ function settingsOf(options: DatabaseOptions): Settings {
   const statementTimeoutMs = options.statementTimeoutMs ?? DATABASE_DEFAULTS.statementTimeoutMs;
   return {
     url,
+    directUrl: options.directUrl ?? url,
+    pooler: options.pooler ?? 'session',
     max: pool.max ?? DATABASE_DEFAULTS.poolMax,
     min: pool.min ?? 0,
     acquireTimeoutMs: pool.acquireTimeoutMs ?? DATABASE_DEFAULTS.acquireTimeoutMs,
@@ -130,6 +146,7 @@ function settingsOf(options: DatabaseOptions): Settings {
 }
 
 function openSequelize(settings: Settings): Sequelize {
+  const session = sequelizeSession(settings.pooler);
   return new Sequelize(settings.url, {
     dialect: 'postgres',
     logging: settings.logging,
@@ -137,9 +154,11 @@ function openSequelize(settings: Settings): Sequelize {
     models: [...models],
     pool: { max: settings.max, min: settings.min, acquire: settings.acquireTimeoutMs, idle: settings.idleTimeoutMs },
     dialectModule: sequelizeDialect,
+    ...(session.keepDefaultTimezone ? { keepDefaultTimezone: true } : {}),
     dialectOptions: {
+      ...session.dialectOptions,
       connectionTimeoutMillis: settings.connectTimeoutMs,
-      statement_timeout: settings.statementTimeoutMs,
+      ...startupTimeout(settings.pooler, settings.statementTimeoutMs),
       query_timeout: settings.queryTimeoutMs,
       application_name: settings.applicationName,
     },
@@ -154,7 +173,7 @@ function openReads(settings: Settings): pg.Pool {
     min: settings.min,
     idleTimeoutMillis: settings.idleTimeoutMs,
     connectionTimeoutMillis: settings.acquireTimeoutMs,
-    statement_timeout: settings.statementTimeoutMs,
+    ...startupTimeout(settings.pooler, settings.statementTimeoutMs),
     application_name: settings.applicationName,
   });
   // A broken idle connection is dropped by the pool, which then emits 'error' itself (a client's own errors never end
@@ -170,7 +189,7 @@ function openControl(settings: Settings): pg.Pool {
     max: 1,
     idleTimeoutMillis: settings.idleTimeoutMs,
     connectionTimeoutMillis: settings.connectTimeoutMs,
-    statement_timeout: 2_000,
+    ...startupTimeout(settings.pooler, 2_000),
     query_timeout: 2_000,
     application_name: 'tradeos-catalog-control',
   });
@@ -183,10 +202,12 @@ export function createDatabase(options: DatabaseOptions): Database {
   const sequelize = openSequelize(settings);
   const readPool = openReads(settings);
   const control = openControl(settings);
-  const reads = new Reads(readPool, control, settings.queryTimeoutMs);
+  const reads = new Reads(readPool, control, settings.queryTimeoutMs, settings.pooler, settings.connectTimeoutMs);
   const health = new Health(settings.url, control);
   return {
     url: settings.url,
+    directUrl: settings.directUrl,
+    pooler: settings.pooler,
     connectTimeoutMs: settings.connectTimeoutMs,
     sequelize,
     Category: sequelize.getRepository(Category),
@@ -197,6 +218,9 @@ export function createDatabase(options: DatabaseOptions): Database {
     report: (outcome) => health.report(outcome),
     watch: (listener) => health.watch(listener),
     async cancelAll() {
+      // Behind a transaction pooler an application_name names a server connection only while one of our clients
+      // holds it: the hot reads' statements are cancelled through the pooler; the models' end with their connections.
+      if (settings.pooler === 'transaction') return reads.cancelRunning();
       await control.query('SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [settings.applicationName]);
     },
     async close() {

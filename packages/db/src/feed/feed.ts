@@ -48,7 +48,7 @@ export interface FeedPage {
 
 export function createChangeFeed(db: Database, options: FeedOptions = {}) {
   const { retentionDays = 7, pollMs = 250, tickEveryMs = 2, pruneEveryMs = 60_000, pruneBatch = 1_000, onError = () => undefined } = options;
-  const thread = new HorizonThread({ url: db.url, connectTimeoutMs: db.connectTimeoutMs, pollMs, tickEveryMs }, onError);
+  const thread = new HorizonThread({ url: db.directUrl, connectTimeoutMs: db.connectTimeoutMs, pollMs, tickEveryMs }, onError);
   let pruner: NodeJS.Timeout | undefined;
   let closed = false;
 

@@ -134,10 +134,13 @@ function umzug(sequelize: Sequelize, logger: Logger) {
 
 type Logger = (line: string) => void;
 
-/** Holds the session-level advisory lock on one dedicated connection (not a pooled one) while `fn` runs. */
+/**
+ * Holds the session-level advisory lock on one dedicated connection (not a pooled one) while `fn` runs: on the
+ * direct URL, since behind a transaction pooler a session lock would stay with a server connection others reuse.
+ */
 async function withLock<T>(db: Database, fn: () => Promise<T>): Promise<T> {
   const client = new SessionClient({
-    connectionString: db.url,
+    connectionString: db.directUrl,
     application_name: 'tradeos-catalog-migrator',
     connectionTimeoutMillis: db.connectTimeoutMs,
   });
@@ -186,7 +189,7 @@ export function hasPendingMigrations(db: Database, timeoutMs = 2_000): Promise<b
  * timeout meant for requests, and a migration's backfill or index build over a large table outlasts it.
  */
 async function withMigrationConnection<T>(db: Database, logger: Logger, fn: (migrator: ReturnType<typeof umzug>) => Promise<T>): Promise<T> {
-  const sequelize = new Sequelize(db.url, {
+  const sequelize = new Sequelize(db.directUrl, {
     dialect: 'postgres',
     logging: false,
     pool: { max: 1, min: 0 },
