@@ -23,7 +23,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/env.ts', '**/cli.ts', 'bench/**', '**/*.test.ts', '**/test/**', '**/vitest.config.ts', '**/global-setup.ts'],
+    files: ['**/env.ts', '**/cli.ts', 'bench/**', '**/*.test.ts', '**/test/**', '**/vitest.config.ts', '**/global-setup.ts', 'tooling/pooler-setup.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -1,1 +1,1 @@
-export { default } from '../../tooling/vitest.config.js';
+export { pooledConfig as default } from '../../tooling/vitest.config.js';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { freePort, seed, type Database, type DatabaseOptions } from '@tradeos/db';
-import { createMigratedDatabase, createTestDatabase } from '@tradeos/db/testing';
+import { createMigratedDatabase, createTestDatabase, pooledDatabase } from '@tradeos/db/testing';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import { buildApp, type AppOptions } from '../src/app.js';
@@ -25,7 +25,7 @@ export interface ServerOptions extends Partial<Omit<AppOptions, 'db'>> {
 }
 
 export async function startServer({ seeded = false, database, db: given, ...options }: ServerOptions = {}): Promise<LiveServer> {
-  const { db, drop } = given ? { db: given, drop: () => Promise.resolve() } : await createMigratedDatabase(inject('adminUrl'), database);
+  const { db, drop } = given ? { db: given, drop: () => Promise.resolve() } : await createMigratedDatabase(inject('adminUrl'), database, inject('poolerUrl') || undefined);
   if (seeded) await seed(db);
   const app = buildApp({ db, ...options });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -80,12 +80,21 @@ export interface SpawnOptions {
   databaseUrl?: string;
 }
 
+/** The server's database variables for `url`: through the run's PgBouncer in transaction mode when there is one. */
+async function databaseEnv(url: string, pooled: boolean, statementTimeoutMs: string | undefined): Promise<Record<string, string>> {
+  const poolerUrl = inject('poolerUrl');
+  if (!pooled || !poolerUrl) return { DATABASE_URL: url };
+  const where = await pooledDatabase(url, poolerUrl, Number(statementTimeoutMs ?? 10_000));
+  return { DATABASE_URL: where.url, DATABASE_POOLER: 'transaction', DATABASE_DIRECT_URL: url };
+}
+
 /**
  * The server as its own process, from source (src/main.ts under tsx), on a fresh database: for what
  * only shows between two processes (resets on a real socket, node:cluster workers).
  */
 export async function spawnServer(env: Record<string, string> = {}, { databaseUrl }: SpawnOptions = {}): Promise<SpawnedServer> {
   const database = databaseUrl ? { url: databaseUrl, drop: () => Promise.resolve() } : await createTestDatabase(inject('adminUrl'));
+  const connection = await databaseEnv(database.url, !databaseUrl, env.DB_STATEMENT_TIMEOUT_MS);
   const port = await freePort();
   const main = new URL('../src/main.ts', import.meta.url).pathname;
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
@@ -97,7 +106,7 @@ export async function spawnServer(env: Record<string, string> = {}, { databaseUr
       SEED_ON_START: 'false',
       LOG_LEVEL: 'warn',
       ...env,
-      DATABASE_URL: database.url,
+      ...connection,
       MIGRATE_ON_START: 'true',
       PORT: String(port),
     },

@@ -8,13 +8,14 @@ import type { Database, DatabaseOptions } from './connection/database.js';
 import { createMigratedDatabase, createTestDatabase, type TestDatabase } from './testing.js';
 
 /**
- * Registers the calling file's database (`options` open its handle: pool size, timeouts) and returns its handle,
+ * Registers the calling file's database (`options` open its handle: pool size, timeouts; through the run's PgBouncer
+ * when its global setup started one) and returns its handle,
  * usable in every test and hook of the file: it forwards to the database the first `beforeAll` creates.
  */
 export function useMigratedDatabase(options: Omit<DatabaseOptions, 'url'> = {}): Database {
   let handle: Awaited<ReturnType<typeof createMigratedDatabase>> | undefined;
   beforeAll(async () => {
-    handle = await createMigratedDatabase(inject('adminUrl'), options);
+    handle = await createMigratedDatabase(inject('adminUrl'), options, inject('poolerUrl') || undefined);
   });
   afterAll(() => handle?.drop());
   const current = (): Database => {

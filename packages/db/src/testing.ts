@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { SessionClient } from './connection/clients.js';
+import { DATABASE_DEFAULTS } from './config.js';
 import { createDatabase, type Database, type DatabaseOptions } from './connection/database.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './ops/embedded.js';
 import type {} from 'vitest';
@@ -20,6 +21,11 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** A URL on the test server whose role may create and drop databases. */
     adminUrl: string;
+    /**
+     * PgBouncer in transaction mode in front of that server (`TEST_POOLER=transaction`, tooling/pooler-setup.ts) as
+     * `adminUrl` through it; empty or absent: none.
+     */
+    poolerUrl?: string;
   }
 }
 
@@ -98,10 +104,31 @@ export async function createTestDatabase(adminUrl: string, prefix = 'test'): Pro
   };
 }
 
-/** A fresh, migrated database with its handle (opened with `options`); `drop()` closes the handle and removes the database. */
-export async function createMigratedDatabase(adminUrl: string, options: Omit<DatabaseOptions, 'url'> = {}): Promise<{ db: Database; drop: () => Promise<void> }> {
+/** `url` with the host and port of `poolerUrl`: the same database and role, through the pooler. */
+export function throughPooler(url: string, poolerUrl: string): string {
+  const parsed = new URL(url);
+  parsed.host = new URL(poolerUrl).host;
+  return parsed.toString();
+}
+
+/**
+ * How the service is configured behind PgBouncer in transaction mode for the test database at `url`: the pooler's
+ * URL, the direct one, and the server-side statement timeout as the database's setting (what an operator sets on
+ * the role: no startup parameter passes PgBouncer).
+ */
+export async function pooledDatabase(url: string, poolerUrl: string, statementTimeoutMs: number): Promise<Pick<DatabaseOptions, 'url' | 'directUrl' | 'pooler'>> {
+  await admin(url, (client) => client.query(`ALTER DATABASE ${pg.escapeIdentifier(decodeURIComponent(new URL(url).pathname.slice(1)))} SET statement_timeout = ${Math.trunc(statementTimeoutMs)}`));
+  return { url: throughPooler(url, poolerUrl), directUrl: url, pooler: 'transaction' };
+}
+
+/**
+ * A fresh, migrated database with its handle (opened with `options`, through `poolerUrl` in transaction mode when
+ * given); `drop()` closes the handle and removes the database.
+ */
+export async function createMigratedDatabase(adminUrl: string, options: Omit<DatabaseOptions, 'url'> = {}, poolerUrl?: string): Promise<{ db: Database; drop: () => Promise<void> }> {
   const database = await createTestDatabase(adminUrl);
-  const db = createDatabase({ ...options, url: database.url });
+  const where = poolerUrl ? await pooledDatabase(database.url, poolerUrl, options.statementTimeoutMs ?? DATABASE_DEFAULTS.statementTimeoutMs) : { url: database.url };
+  const db = createDatabase({ ...options, ...where });
   await createMigrator(db).up();
   return {
     db,

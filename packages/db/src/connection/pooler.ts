@@ -80,7 +80,8 @@ export async function cancelThroughPooler(client: pg.ClientBase, timeoutMs: numb
       resolve();
     };
     const timer = setTimeout(done, timeoutMs);
-    socket.on('connect', () => socket.end(message));
+    // Written, not ended: PgBouncer drops a cancel whose connection reaches EOF before it forwarded the request.
+    socket.on('connect', () => socket.write(message));
     socket.on('error', done);
     socket.on('close', done);
   });

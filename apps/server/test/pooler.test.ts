@@ -1,0 +1,213 @@
+/**
+ * Contract v1.3, a pooler in transaction mode: against a real PgBouncer 1.18 (started here in front of the run's
+ * server, one or two server connections so that who shares one is known), in both CI passes.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createProduct, DataError, freePort, getProductById, type Database } from '@tradeos/db';
+import { useEmptyDatabase } from '@tradeos/db/fixture';
+import { createMigratedDatabase } from '@tradeos/db/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startPgBouncer, type PgBouncer } from '../../../tooling/cluster/pgbouncer.js';
+import { call, startServer } from './helpers.js';
+
+const main = new URL('../dist/main.js', import.meta.url).pathname;
+const cli = new URL('../../../packages/db/dist/ops/cli.js', import.meta.url).pathname;
+const QUIET = { API_KEYS: '', RATE_LIMIT_MAX: '0', WORKERS: '1', SEED_ON_START: 'false', MIGRATE_ON_START: 'false', DATABASE_DIRECT_URL: '', DATABASE_POOLER: '' };
+
+async function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { env: { ...process.env, ...QUIET, ...env }, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string };
+    return { code, stdout, stderr };
+  }
+}
+
+/** A plain client through the pooler: the stranger who shares its server connections. */
+async function stranger(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const admin = new URL(inject('adminUrl'));
+const bouncerFor = (poolSize: number) => startPgBouncer({ host: admin.hostname, port: Number(admin.port || 5432), users: [decodeURIComponent(admin.username)], poolSize });
+
+describe('behind PgBouncer in transaction mode, one server connection', () => {
+  let bouncer: PgBouncer;
+  let handle: { db: Database; drop: () => Promise<void> };
+  let direct: string;
+
+  beforeAll(async () => {
+    bouncer = await bouncerFor(1);
+    handle = await createMigratedDatabase(inject('adminUrl'), { queryTimeoutMs: 500, statementTimeoutMs: 0 }, bouncer.through(inject('adminUrl')));
+    direct = handle.db.directUrl;
+  });
+  afterAll(async () => {
+    await handle?.drop();
+    await bouncer?.stop();
+  });
+
+  it('sends no startup parameter PgBouncer refuses and leaves no session setting to the next client', async () => {
+    const category = await handle.db.Category.create({ name: 'Пулер' });
+    expect(category.id).toBeGreaterThan(0);
+    // Sequelize would have run SET client_min_messages TO warning on the one server connection everyone shares.
+    const other = await stranger(handle.db.url);
+    try {
+      const { rows } = await other.query<{ level: string }>(`SELECT current_setting('client_min_messages') AS level`);
+      expect(rows[0]!.level).toBe('notice');
+    } finally {
+      await other.end();
+    }
+    expect(bouncer.output()).not.toContain('unsupported startup parameter');
+  });
+
+  it('cancels a statement that outlived the client-side timeout through the pooler, on the server too', async () => {
+    const failure = await handle.db.query('SELECT pg_sleep(60)').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(DataError);
+    expect((failure as DataError).kind).toBe('timeout');
+    const watcher = await stranger(direct);
+    try {
+      await until(async () => (await watcher.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'`)).rows[0]!.n === 0, 'the cancelled statement to end');
+    } finally {
+      await watcher.end();
+    }
+  });
+
+  it("never cancels a stranger's statement on the server connection it last used", async () => {
+    // The handle's read connection has used the one server connection; now a stranger holds it.
+    await handle.db.query('SELECT 1');
+    const other = await stranger(handle.db.url);
+    try {
+      const theirs = other.query(`SELECT 'finished' AS outcome FROM pg_sleep(4)`);
+      await until(async () => (await activeSleeps(direct)) === 1, "the stranger's statement to run");
+      // Ours waits for the server connection, times out and is cancelled: by pid that would stop theirs.
+      await expect(handle.db.query('SELECT 1')).rejects.toMatchObject({ kind: 'timeout' });
+      expect((await theirs).rows[0]).toEqual({ outcome: 'finished' });
+    } finally {
+      await other.end();
+    }
+  });
+
+});
+
+async function activeSleeps(url: string): Promise<number> {
+  const client = await stranger(url);
+  try {
+    return (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%FROM pg_sleep(4)' AND state = 'active'`)).rows[0]!.n;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('behind PgBouncer in transaction mode, two server connections', () => {
+  let bouncer: PgBouncer;
+  let handle: { db: Database; drop: () => Promise<void> };
+
+  beforeAll(async () => {
+    bouncer = await bouncerFor(2);
+    // The server-side timeout is the database's setting (pooledDatabase), set before any server connection opens.
+    handle = await createMigratedDatabase(inject('adminUrl'), { statementTimeoutMs: 2_000, queryTimeoutMs: 30_000 }, bouncer.through(inject('adminUrl')));
+  });
+  afterAll(async () => {
+    await handle?.drop();
+    await bouncer?.stop();
+  });
+
+  /** Runs `between` while a stranger's transaction holds the server connection that served the first statement. */
+  async function acrossServers(url: string, first: () => Promise<unknown>, second: () => Promise<unknown>): Promise<unknown> {
+    await first();
+    const other = await stranger(url);
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT 1');
+      return await second().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    } finally {
+      await other.query('ROLLBACK');
+      await other.end();
+    }
+  }
+
+  it('shows why: a named statement fails on the next server connection (PgBouncer 1.18 has no prepared statements)', async () => {
+    const client = await stranger(handle.db.url);
+    try {
+      const statement = { name: 'tradeos_pooler_probe', text: 'SELECT $1::int AS n' };
+      const failure = await acrossServers(handle.db.url, () => client.query(statement, [1]), () => client.query(statement, [2]));
+      expect(String(failure)).toContain('prepared statement "tradeos_pooler_probe" does not exist');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("sends the hot reads' named statements unnamed: the same reads succeed across server connections", async () => {
+    const created = await createProduct(handle.db, { name: 'Через пулер', price: 1 });
+    const read = () => getProductById(handle.db, created.id);
+    expect(await acrossServers(handle.db.url, read, read)).toBeUndefined();
+    expect((await read())?.name).toBe('Через пулер');
+  });
+
+  it('serves the API and its change feed through the pooler (the feed on the direct URL)', async () => {
+    const server = await startServer({ db: handle.db });
+    try {
+      const created = await call(server.base, 'POST', '/products', { name: 'Событие пулера', price: 2 });
+      expect(created.status).toBe(201);
+      const { id } = created.body as { id: number };
+      expect((await call(server.base, 'GET', `/products/${id}`)).status).toBe(200);
+      const events = await call(server.base, 'GET', '/events?limit=1000');
+      expect((events.body as { items: { data: { id?: number } }[] }).items.some((event) => event.data.id === id)).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("bounds a statement by the role's or database's setting, sent as no startup parameter", async () => {
+    await expect(handle.db.query('SELECT pg_sleep(10)')).rejects.toMatchObject({ code: '57014' });
+    expect(bouncer.output()).not.toContain('unsupported startup parameter');
+  });
+});
+
+describe('configuration for a pooler in transaction mode', () => {
+  const database = useEmptyDatabase();
+
+  it('refuses to start the server or migrate without DATABASE_DIRECT_URL, in one line', async () => {
+    const env = { DATABASE_URL: database.url, DATABASE_POOLER: 'transaction', PORT: String(await freePort()) };
+    const server = await run([main], env);
+    const migrations = await run([cli, 'upgrade', 'head'], env);
+    expect(server.code).toBe(1);
+    expect(server.stderr).toBe('invalid configuration: DATABASE_DIRECT_URL: required when DATABASE_POOLER=transaction (PostgreSQL itself, for migrations and the change feed)\n');
+    expect(migrations.code).not.toBe(0);
+    expect(migrations.stderr).toBe(server.stderr);
+  });
+
+  it('migrates through DATABASE_DIRECT_URL while DATABASE_URL is the pooler', async () => {
+    const bouncer = await bouncerFor(1);
+    try {
+      const env = { DATABASE_URL: bouncer.through(database.url), DATABASE_POOLER: 'transaction', DATABASE_DIRECT_URL: database.url };
+      const migrated = await run([cli, 'upgrade', 'head'], env);
+      expect(migrated.stdout).toMatch(/^applied \d+ migration\(s\)$/m);
+      expect(migrated.code).toBe(0);
+      const status = await run([cli, 'status'], env);
+      expect(status.stdout).toContain('[applied]');
+      expect(status.stdout).not.toContain('[pending]');
+    } finally {
+      await bouncer.stop();
+    }
+  });
+});
