@@ -13,6 +13,7 @@ import { createDatabase, createMigrator, freePort, seed, seedSynthetic, startEmb
 import { safeWrites } from './safe-writes.js';
 import { feedWorkloads } from './feed.js';
 import { BENCH_REFERENCE, holdReservations, reserveAndCommit } from './reservations.js';
+import { POOLED_W1, pooledW1 } from './pooler.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -24,6 +25,8 @@ const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
 // Contract v1.3: active reservations held through every workload (W1/W4 must not slow down because they exist).
 const RESERVATIONS = Number(process.env.BENCH_RESERVATIONS ?? 0);
+// Contract v1.3: W1 also through PgBouncer in transaction mode, by a second server process (bench/pooler.ts).
+const POOLER = process.env.BENCH_POOLER === '1';
 const selected = (workload: string) => workload.startsWith('floor') || !ONLY.length || ONLY.some((prefix) => workload.startsWith(prefix));
 // One data directory per catalog size: a 1 000 000-product database is seeded once and kept between runs.
 const dataDir = `${root}.data/bench-postgres${PRODUCTS === 100_000 ? '' : `-${PRODUCTS}`}`;
@@ -205,6 +208,11 @@ async function main(): Promise<void> {
   await run('W1 tRPC products.byId', () =>
     cannon('W1 tRPC products.byId', base, { requests: [{ method: 'GET', ...byId((id) => `/trpc/products.byId?input=${encodeURIComponent(JSON.stringify({ id }))}`) }] }),
   );
+  if (POOLER) {
+    const directUrl = `postgres://postgres@127.0.0.1:${pgPort}/catalog`;
+    const env = { ...inherited, LOG_LEVEL, WORKERS, DB_POOL_MAX: POOL };
+    await run(POOLED_W1, () => pooledW1({ directUrl, env, poolSize: Number(POOL), cannon, byId, waitFor }));
+  }
   await get('W2 filtered page', filtered);
   await get('W2 filtered page', filtered, 1);
   await get('W2u unfiltered page, count=exact', '/products?limit=20&count=exact', 1);
@@ -266,6 +274,8 @@ async function main(): Promise<void> {
     const [a, b] = [rows.find((row) => row.workload === rest), rows.find((row) => row.workload === rpc)];
     if (a && b) console.log(`${rpc} vs REST: ${Math.round((b.rps / a.rps - 1) * 100)}% req/s`);
   }
+  const [w1, pooled] = [rows.find((row) => row.workload === 'W1 GET /products/{id}'), rows.find((row) => row.workload === POOLED_W1)];
+  if (w1 && pooled) console.log(`W1 through PgBouncer (transaction) vs direct: ${Math.round((pooled.rps / w1.rps - 1) * 100)}% req/s (target: within 15 %)`);
   console.log(`\nstart to first 200 on /health (existing embedded database): ${startMs} ms`);
   console.log(`server peak RSS: ${Math.round(peakRss)} MB (main process)`);
   console.log(`W4 quantity invariant (sum grew by exactly the successful increments): ${invariant ? 'holds' : 'BROKEN'}`);
