@@ -3,7 +3,7 @@ import type { Event } from '@tradeos/contract';
 import { createChangeFeed, createDatabase } from '@tradeos/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { call, startServer, type LiveServer } from './helpers.js';
+import { call, sameDatabase, startServer, type LiveServer } from './helpers.js';
 
 let server: LiveServer;
 
@@ -210,7 +210,7 @@ describe('GET /events/stream', () => {
         done();
       },
     });
-    const db = createDatabase({ url: server.db.url });
+    const db = createDatabase(sameDatabase(server.db));
     const app = buildApp({ db, logger: { level: 'info', stream } });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -236,7 +236,7 @@ describe('GET /events/stream', () => {
   });
 
   it('delivers every event to streams on two servers sharing one database, whichever server wrote it', async () => {
-    const other = createDatabase({ url: server.db.url });
+    const other = createDatabase(sameDatabase(server.db));
     // Its fallback poll only every 10 s: what reaches it sooner came by NOTIFY.
     const second = buildApp({ db: other, events: { pollMs: 10_000 } });
     await second.listen({ port: 0, host: '127.0.0.1' });
@@ -265,7 +265,7 @@ describe('GET /events/stream', () => {
   });
 
   it('lets a consumer that saved its last id resume after a server restart, nothing missed or repeated', async () => {
-    const db = createDatabase({ url: server.db.url });
+    const db = createDatabase(sameDatabase(server.db));
     const start = async () => {
       const app = buildApp({ db });
       await app.listen({ port: 0, host: '127.0.0.1' });

@@ -40,6 +40,11 @@ export async function startServer({ seeded = false, database, db: given, ...opti
   };
 }
 
+/** Options for another handle on the same database, reached the same way (directly, or through the run's pooler). */
+export function sameDatabase(db: Database): DatabaseOptions {
+  return { url: db.url, directUrl: db.directUrl, pooler: db.pooler };
+}
+
 export interface JsonResponse {
   status: number;
   headers: Headers;
