@@ -47,13 +47,15 @@ async function lockProducts(url: string): Promise<{ release: () => Promise<void>
 }
 
 /** Statements of the service still running against products (waiting on the lock included). */
+// Not counting itself: through PgBouncer its server connection may carry the application_name of the client before.
 async function running(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     const { rows } = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE datname = current_database() AND application_name LIKE 'tradeos-catalog %' AND state = 'active' AND query ILIKE '%products%'`,
+       WHERE datname = current_database() AND application_name LIKE 'tradeos-catalog %' AND state = 'active' AND query ILIKE '%products%'
+         AND pid <> pg_backend_pid()`,
     );
     return rows[0]!.n;
   } finally {
