@@ -183,6 +183,20 @@ describe('behind PgBouncer in transaction mode, two server connections', () => {
   });
 });
 
+describe("the run's own pooler (CI's second pass: TEST_POOLER=transaction)", () => {
+  it('serves the suites through PgBouncer exactly when the run started one', async () => {
+    const server = await startServer();
+    try {
+      const pooler = inject('poolerUrl');
+      expect(server.db.pooler).toBe(pooler ? 'transaction' : 'session');
+      expect(new URL(server.db.url).host).toBe(new URL(pooler || server.db.directUrl).host);
+      expect((await call(server.base, 'GET', '/products')).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('configuration for a pooler in transaction mode', () => {
   const database = useEmptyDatabase();
 
