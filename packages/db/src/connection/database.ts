@@ -37,9 +37,11 @@ import { ReservationItem } from '../schema/models/reservation-item.js';
 import { SessionClient, sequelizeDialect } from './clients.js';
 import { Health, type Availability } from './health.js';
 import { Reads, type NamedStatement } from './reads.js';
+import { poolStats, type PoolStats } from './stats.js';
 
 export { within, type Availability } from './health.js';
 export type { NamedStatement } from './reads.js';
+export type { PoolStats } from './stats.js';
 
 /**
  * Each process opens up to `max` connections for the models (writes, category reads) and up to `max` for the
@@ -90,6 +92,8 @@ export interface Database {
   report(outcome: unknown): void;
   /** Calls `listener` on every change of availability (not on repeats); returns the unsubscribe function. */
   watch(listener: (availability: Availability) => void): () => void;
+  /** Each pool's connections right now (in use, idle, waiting, max), for metrics. */
+  pools(): PoolStats[];
   /** Cancels every statement this handle's connections are running: the shutdown deadline answered their requests. */
   cancelAll(): Promise<void>;
   close(): Promise<void>;
@@ -196,6 +200,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     ping: (timeoutMs = 2_000) => health.ping(timeoutMs),
     report: (outcome) => health.report(outcome),
     watch: (listener) => health.watch(listener),
+    pools: () => poolStats({ sequelize, reads: readPool, control, max: settings.max }),
     async cancelAll() {
       await control.query('SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [settings.applicationName]);
     },
