@@ -43,6 +43,13 @@ export { within, type Availability } from './health.js';
 export type { NamedStatement } from './reads.js';
 export type { PoolStats } from './stats.js';
 
+/** One configured replica's last known state, as the off-request poller saw it. name: host:port/database, never a password. */
+export interface ReplicaStatus {
+  name: string;
+  state: 'healthy' | 'lagging' | 'down';
+  lagMs: number | null;
+}
+
 /**
  * Each process opens up to `max` connections for the models (writes, category reads) and up to `max` for the
  * hot reads (product pages, searches, single products), plus one for health checks and cancellations: at most
@@ -94,6 +101,8 @@ export interface Database {
   watch(listener: (availability: Availability) => void): () => void;
   /** Each pool's connections right now (in use, idle, waiting, max), for metrics. */
   pools(): PoolStats[];
+  /** Each configured replica's last known state (none configured: empty). */
+  replicas(): ReplicaStatus[];
   /** Cancels every statement this handle's connections are running: the shutdown deadline answered their requests. */
   cancelAll(): Promise<void>;
   close(): Promise<void>;
@@ -201,6 +210,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     report: (outcome) => health.report(outcome),
     watch: (listener) => health.watch(listener),
     pools: () => poolStats({ sequelize, reads: readPool, control, max: settings.max }),
+    replicas: () => [],
     async cancelAll() {
       await control.query('SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [settings.applicationName]);
     },
