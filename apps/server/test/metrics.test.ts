@@ -145,13 +145,19 @@ describe('GET /metrics, one process', () => {
   });
 
   it("shows the feed's open streams, and its delay while a committed event waits behind an open writer", async () => {
-    const streams = (scrape: Scrape) => valueOf(scrape, 'catalog_feed_open_streams', { transport: 'sse' }) ?? 0;
+    const streams = (scrape: Scrape, transport: string) => valueOf(scrape, 'catalog_feed_open_streams', { transport }) ?? 0;
+    const both = (scrape: Scrape) => [streams(scrape, 'sse'), streams(scrape, 'trpc')];
     const reader = new AbortController();
-    const stream = await fetch(`${server.base}/events/stream`, { signal: reader.signal });
-    expect(stream.status).toBe(200);
-    expect(streams(await scrapeUntil(server.base, (now) => streams(now) === 1))).toBe(1);
+    const opened = await Promise.all(
+      ['/events/stream', `/trpc/events.onChange?input=${encodeURIComponent(JSON.stringify({}))}`].map((path) => fetch(`${server.base}${path}`, { signal: reader.signal })),
+    );
+    expect(opened.map((response) => response.headers.get('content-type'))).toEqual(['text/event-stream; charset=utf-8', 'text/event-stream']);
+    expect(both(await scrapeUntil(server.base, (now) => both(now).join() === '1,1'))).toEqual([1, 1]);
     reader.abort();
-    expect(streams(await scrapeUntil(server.base, (now) => streams(now) === 0))).toBe(0);
+    expect(both(await scrapeUntil(server.base, (now) => both(now).join() === '0,0'))).toEqual([0, 0]);
+    // A stream's lifetime is no request's latency: streams are counted, not timed.
+    const after = await scrape(server.base);
+    expect(valueOf(after, 'catalog_http_request_duration_seconds_count', { route: '/events/stream', method: 'GET' })).toBeUndefined();
 
     // An open transaction that wrote an event holds the horizon below its id; an event committed after it waits.
     const writer = createDatabase({ url: server.db.url });
