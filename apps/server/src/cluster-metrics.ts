@@ -7,11 +7,11 @@ import type { Cluster } from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 
-/** Given this process's registry (once, when the app is built), the function that gathers a scrape's text. */
-export type GatherMetrics = (local: Registry) => () => Promise<string>;
+/** Given this process's registries (once, when the app is built), the function that gathers a scrape's text. */
+export type GatherMetrics = (locals: Registry[]) => () => Promise<string>;
 
-/** A single process: its own registry is the whole answer. */
-export const processMetrics: GatherMetrics = (local) => () => local.metrics();
+/** A single process: its own registries are the whole answer. */
+export const processMetrics: GatherMetrics = (locals) => async () => (await Promise.all(locals.map((local) => local.metrics()))).join('');
 
 interface GatherMessage {
   kind: 'metrics:gather';
@@ -44,8 +44,8 @@ export function serveMetricsToWorkers(cluster: Cluster): void {
 
 /** In a cluster worker: shares this worker's registry with the primary's gathering, and asks the primary for the aggregate. */
 export function workerMetrics(channel: NodeJS.Process = process): GatherMetrics {
-  return (local) => {
-    AggregatorRegistry.setRegistries(local);
+  return (locals) => {
+    AggregatorRegistry.setRegistries(locals);
     // Its constructor installs, once per process, the worker's answer to the primary's requests (for the registries above).
     void new AggregatorRegistry();
     const pending = new Map<string, (answer: GatheredMessage) => void>();

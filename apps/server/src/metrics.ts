@@ -33,10 +33,22 @@ export interface MetricsOptions {
 }
 
 export interface Metrics {
-  /** This process's families: what the primary aggregates over the workers. */
-  registry: Registry;
-  /** The route, registered with the others (routes.ts). */
+  /** Registers `GET /metrics`, with the other routes (routes.ts). */
   route: (api: FastifyInstance) => void;
+}
+
+let nodeMetrics: Registry | undefined;
+
+/**
+ * Node's default metrics (CPU, memory, event loop lag, GC), collected once per process and shared by every app it
+ * builds (tests build many): each collection starts monitors that are never stopped.
+ */
+function nodeRegistry(): Registry {
+  if (!nodeMetrics) {
+    nodeMetrics = new Registry();
+    collectDefaultMetrics({ register: nodeMetrics });
+  }
+  return nodeMetrics;
 }
 
 /** A one-statement read at scrape time: undefined when it fails or takes longer than SCRAPE_READ_MS (then cancelled). */
@@ -188,7 +200,6 @@ function countRequests(app: FastifyInstance, registry: Registry, streams: Gauge<
 /** The families, the hooks that count requests, and the route (registered by routes.ts with the others). */
 export function registerMetrics(app: FastifyInstance, { db, feed, apiKeys, gather = processMetrics }: MetricsOptions): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
   new Gauge({
     name: 'catalog_processes',
     help: 'Processes whose families this answer holds (WORKERS, or 1)',
@@ -203,7 +214,7 @@ export function registerMetrics(app: FastifyInstance, { db, feed, apiKeys, gathe
   countRequests(app, registry, feedFamilies(registry, db, feed));
   const database = new Registry();
   reservationFamily(database, db);
-  const gathered = gather(registry);
+  const gathered = gather([nodeRegistry(), registry]);
   const keyCheck = apiKeys.length ? requireKey(apiKeys, '/metrics needs an API key: Authorization: Bearer <key>') : undefined;
 
   const route = (api: FastifyInstance) => {
@@ -218,5 +229,5 @@ export function registerMetrics(app: FastifyInstance, { db, feed, apiKeys, gathe
       return reply.code(200).type(registry.contentType).send(text);
     });
   };
-  return { registry, route };
+  return { route };
 }
