@@ -113,7 +113,7 @@ export function replicaFamilies(registry: Registry, replicas: () => ReplicaStatu
 function feedFamilies(registry: Registry, db: Database, feed: ChangeFeed): Gauge<'transport'> {
   new Gauge({
     name: 'catalog_feed_delay_seconds',
-    help: 'Age of the oldest committed event past the feed\'s horizon (not yet handed to readers); 0 when none waits. With WORKERS, the largest',
+    help: 'Age (from its transaction\'s start) of the oldest committed event past the feed\'s horizon, not yet handed to readers; 0 when none waits. With WORKERS, the largest',
     registers: [registry],
     aggregator: 'max',
     // One probe of the events' primary key. On failure the last value stays.
@@ -126,13 +126,16 @@ function feedFamilies(registry: Registry, db: Database, feed: ChangeFeed): Gauge
       if (rows) this.set(Math.max(0, rows[0]?.age ?? 0));
     },
   });
-  return new Gauge({
+  const streams = new Gauge({
     name: 'catalog_feed_open_streams',
     help: 'Event streams open now: GET /events/stream (sse) and tRPC subscriptions (trpc)',
     labelNames: ['transport'],
     registers: [registry],
     aggregator: 'sum',
   });
+  // Both series from the start: an alert on a series that does not exist yet never fires.
+  for (const transport of ['sse', 'trpc']) streams.set({ transport }, 0);
+  return streams;
 }
 
 /** The database's reservations by the state a client sees (an active one past its expiry is expired), counted at scrape time. */
