@@ -1,6 +1,7 @@
 /**
  * `connection/`: the database handle and its three pools (`database.ts`, this file), the pg client every connection
- * of the package uses (`clients.ts`), the hot reads with cancellation (`reads.ts`) and availability (`health.ts`).
+ * of the package uses (`clients.ts`), the hot reads with cancellation (`reads.ts`), availability (`health.ts`), and each
+ * pool's counts for metrics (`stats.ts`; Sequelize's through `sequelize-pool.ts`, the one reader of its private pool).
  * May import `config`, `errors` and the models (`schema/models/`); nothing of `store/`, `feed/`, `ops/`.
  *
  * The database handle every other package is given, and its three pools.
