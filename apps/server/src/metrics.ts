@@ -22,6 +22,12 @@ const SCRAPE_READ_MS = 1_000;
 const UNMATCHED = 'unmatched';
 const REPLICA_STATES: ReplicaStatus['state'][] = ['healthy', 'lagging', 'down'];
 const RESERVATION_STATES = ['active', 'committed', 'released', 'expired'] as const;
+/** The routes of the contract's event streams (`/events/stream`), as Fastify names them. */
+const STREAM_ROUTES = new Set(
+  Object.values(operations as Record<string, Operation>)
+    .filter((operation) => operation.stream)
+    .map((operation) => operation.path.replace(/\{(\w+)\}/g, ':$1')),
+);
 
 export interface MetricsOptions {
   db: Database;
@@ -163,8 +169,7 @@ function streamOf(request: FastifyRequest): 'sse' | 'trpc' | undefined {
   if (request.method !== 'GET') return undefined;
   const route = request.routeOptions.url;
   if (route === '/trpc/:path') return trpcHolds((request.params as { path: string }).path) === Infinity ? 'trpc' : undefined;
-  const operation = Object.values(operations as Record<string, Operation>).find((each) => each.stream && each.path === route);
-  return operation ? 'sse' : undefined;
+  return route !== undefined && STREAM_ROUTES.has(route) ? 'sse' : undefined;
 }
 
 /** Counts every answered request by its route's pattern (never the raw URL), method and status; times all but streams. */
