@@ -19,6 +19,8 @@ import { registerContext } from './context.js';
 import { registerDrain } from './drain.js';
 import { rejectRepeatedHeaders } from './headers.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
+import type { GatherMetrics } from './cluster-metrics.js';
+import { registerMetrics } from './metrics.js';
 import { acceptEveryMethod } from './methods.js';
 import { MemoryStore, registerRateLimit, type RateLimitStore } from './rate-limit.js';
 import { registerRoutes } from './routes.js';
@@ -55,6 +57,8 @@ export interface AppOptions {
    * says so); idle connections are closed only then. By default, as soon as this one stopped.
    */
   listenerClosed?: () => Promise<void>;
+  /** How `/metrics` gathers its families: this process's (default), or with WORKERS every worker's through the primary. */
+  metrics?: GatherMetrics;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -118,6 +122,7 @@ export function buildApp({
   requestLogSample = 1,
   events = {},
   listenerClosed,
+  metrics,
 }: AppOptions): FastifyInstance {
   const app = createFastify({ logger, requestLogSample, requestTimeoutMs });
   // First of all hooks, so the drain knows every request from its first hook on.
@@ -125,9 +130,11 @@ export function buildApp({
   registerFrontDoor(app, { corsOrigins, rateLimit });
   registerBodyParsers(app);
   app.setErrorHandler(sendError);
-  const contextFor = registerContext(app, { db, apiKeys, requestTimeoutMs, events });
+  const { contextFor, feed } = registerContext(app, { db, apiKeys, requestTimeoutMs, events });
   registerRequestChecks(app, apiKeys);
+  const { route: metricsRoute } = registerMetrics(app, { db, feed, apiKeys, gather: metrics });
   registerRoutes(app, contextFor, {
+    metricsRoute,
     maxBatchSize,
     writeProtected: apiKeys.length > 0,
     rateLimited: rateLimit.max > 0,

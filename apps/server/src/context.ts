@@ -22,13 +22,13 @@ const PURGE_EVERY_MS = 10 * 60_000;
 // How often overdue reservations are swept (marked expired, their events appended).
 const SWEEP_EVERY_MS = 5_000;
 
-/** The store and its change feed, opened and closed with the server; returns the one way requests get a context. */
-export function registerContext(app: FastifyInstance, { db, apiKeys, requestTimeoutMs, events }: ContextOptions): ContextFor {
+/** The store and its change feed, opened and closed with the server; returns the one way requests get a context, and the feed (for metrics). */
+export function registerContext(app: FastifyInstance, { db, apiKeys, requestTimeoutMs, events }: ContextOptions): { contextFor: ContextFor; feed: ChangeFeed } {
   const { feed, store } = openStore(app, db, events);
   const closingFor = closingSignals(app);
   const contextFor = contexts({ store, closingFor, requestTimeoutMs, apiKeys });
   registerUpkeep(app, db, store, feed);
-  return contextFor;
+  return { contextFor, feed };
 }
 
 function openStore(app: FastifyInstance, db: Database, events: ContextOptions['events']): { feed: ChangeFeed; store: CatalogStore } {

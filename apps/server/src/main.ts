@@ -18,6 +18,7 @@ import {
   type DatabaseServer,
 } from '@tradeos/db';
 import { buildApp } from './app.js';
+import { serveMetricsToWorkers, workerMetrics } from './cluster-metrics.js';
 import { announcePortClosed, portClosedByPrimary } from './drain.js';
 import { loadEnv, type Env } from './env.js';
 import { ClusterStore, RedisStore, serveRateLimitToWorkers, type RateLimitStore } from './rate-limit.js';
@@ -96,6 +97,7 @@ async function serve(env: Env, url: string): Promise<Serving> {
     requestLogSample: env.REQUEST_LOG_SAMPLE,
     events: { retentionDays: env.EVENTS_RETENTION_DAYS },
     listenerClosed: cluster.isWorker ? portClosedByPrimary : undefined,
+    metrics: cluster.isWorker ? workerMetrics() : undefined,
   });
   await app.listen({ port: env.PORT, host: env.HOST });
   return {
@@ -175,6 +177,7 @@ async function main(): Promise<void> {
 
   if (env.RATE_LIMIT_MAX > 0 && !env.REDIS_URL) serveRateLimitToWorkers(cluster, env.RATE_LIMIT_WINDOW_MS);
   announcePortClosed(cluster);
+  serveMetricsToWorkers(cluster);
   const fork = () => cluster.fork({ DATABASE_URL: url, MIGRATE_ON_START: 'false', SEED_ON_START: 'false' });
   const workers = new Set(Array.from({ length: env.WORKERS }, fork));
   let stopping = false;

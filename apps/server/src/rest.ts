@@ -145,9 +145,10 @@ export function registerRest(app: FastifyInstance, contextFor: (request: Fastify
     });
   }
 
-  // The documentation's own paths are known paths too.
+  // The documentation's own paths, and the metrics', are known paths too.
   allowed.set('/openapi.json', new Set<HttpMethod>(['GET']));
   allowed.set('/docs', new Set<HttpMethod>(['GET']));
+  allowed.set('/metrics', new Set<HttpMethod>(['GET']));
 
   // Known path, wrong method: 405 with Allow, decided before any body is read.
   for (const [url, methods] of allowed) {

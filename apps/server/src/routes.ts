@@ -1,6 +1,6 @@
 /**
  * Every route the server answers, in one plugin registered after the hooks and plugins of app.ts: the health check,
- * tRPC at /trpc, the OpenAPI document and Swagger UI, REST at the root paths, and the event stream.
+ * tRPC at /trpc, the OpenAPI document and Swagger UI, REST at the root paths, the event stream, and the metrics.
  */
 import { createCaller } from '@tradeos/api';
 import type { FastifyInstance } from 'fastify';
@@ -12,6 +12,8 @@ import { registerSwaggerUi } from './swagger-ui.js';
 import { registerTrpc } from './trpc.js';
 
 export interface RouteOptions {
+  /** Registers `GET /metrics` (metrics.ts). */
+  metricsRoute: (api: FastifyInstance) => void;
   maxBatchSize: number;
   /** What the OpenAPI document says the deployment asks of its callers. */
   writeProtected: boolean;
@@ -27,6 +29,7 @@ export function registerRoutes(app: FastifyInstance, contextFor: ContextFor, opt
     registerDocs(api, options);
     registerRest(api, contextFor);
     registerEventStream(api, contextFor, { heartbeatMs: options.heartbeatMs });
+    options.metricsRoute(api);
     done();
   });
 }

@@ -10,7 +10,7 @@ import type { ContextFor } from './context.js';
 import { UNSERVED_METHODS } from './methods.js';
 
 /** How much longer than the request timeout a tRPC call may hold its request (a long poll; a subscription: forever). */
-function trpcHolds(path: string): number {
+export function trpcHolds(path: string): number {
   const held = path.split(',').map((name) => {
     const operation = (operations as Record<string, Operation | undefined>)[name];
     return operation?.stream ? Infinity : (operation?.holdsMs ?? 0);

@@ -1,4 +1,5 @@
-export { createDatabase, models, type Availability, type Database, type DatabaseOptions, type NamedStatement, type PoolOptions } from './connection/database.js';
+export { createDatabase, models, type Availability, type Database, type DatabaseOptions, type NamedStatement, type PoolOptions, type PoolStats, type ReplicaStatus } from './connection/database.js';
+export { within } from './connection/health.js';
 export { startEmbeddedPostgres, freePort, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './ops/embedded.js';
 export {
   ConfigError,

@@ -64,6 +64,23 @@ describe('the hot-read pool', () => {
   });
 });
 
+describe('a caller that gave up while it waited for a connection', () => {
+  it('gets its timeout once a connection frees up, and its statement never runs', async () => {
+    const narrow = createDatabase({ url: db.url, pool: { max: 1, acquireTimeoutMs: 10_000 } });
+    try {
+      const first = narrow.query('SELECT pg_sleep(0.5)');
+      const controller = new AbortController();
+      const second = narrow.query('SELECT pg_sleep(5)', [], controller.signal).catch((e: unknown) => e);
+      controller.abort();
+      await first;
+      expect(await second).toMatchObject({ kind: 'timeout' });
+      expect(await sleeping()).toBe(0);
+    } finally {
+      await narrow.close();
+    }
+  });
+});
+
 describe('availability', () => {
   it('does not change when a call only waited too long for a busy pool', async () => {
     const busy = createDatabase({ url: db.url, pool: { max: 1, acquireTimeoutMs: 200 } });

@@ -1,6 +1,7 @@
 /**
  * `connection/`: the database handle and its three pools (`database.ts`, this file), the pg client every connection
- * of the package uses (`clients.ts`), the hot reads with cancellation (`reads.ts`) and availability (`health.ts`).
+ * of the package uses (`clients.ts`), the hot reads with cancellation (`reads.ts`), availability (`health.ts`), and each
+ * pool's counts for metrics (`stats.ts`; Sequelize's through `sequelize-pool.ts`, the one reader of its private pool).
  * May import `config`, `errors` and the models (`schema/models/`); nothing of `store/`, `feed/`, `ops/`.
  *
  * The database handle every other package is given, and its three pools.
@@ -41,10 +42,19 @@ import { SessionClient, sequelizeDialect } from './clients.js';
 import { Health, type Availability } from './health.js';
 import { sequelizeSession, startupTimeout, type Pooler } from './pooler.js';
 import { Reads, type NamedStatement } from './reads.js';
+import { poolStats, type PoolStats } from './stats.js';
 
 export { within, type Availability } from './health.js';
 export type { Pooler } from './pooler.js';
 export type { NamedStatement } from './reads.js';
+export type { PoolStats } from './stats.js';
+
+/** One configured replica's last known state, as the off-request poller saw it. name: host:port/database, never a password. */
+export interface ReplicaStatus {
+  name: string;
+  state: 'healthy' | 'lagging' | 'down';
+  lagMs: number | null;
+}
 
 /**
  * Each process opens up to `max` connections for the models (writes, category reads) and up to `max` for the
@@ -102,6 +112,10 @@ export interface Database {
   report(outcome: unknown): void;
   /** Calls `listener` on every change of availability (not on repeats); returns the unsubscribe function. */
   watch(listener: (availability: Availability) => void): () => void;
+  /** Each pool's connections right now (in use, idle, waiting, max), for metrics. */
+  pools(): PoolStats[];
+  /** Each configured replica's last known state (none configured: empty). */
+  replicas(): ReplicaStatus[];
   /** Cancels every statement this handle's connections are running: the shutdown deadline answered their requests. */
   cancelAll(): Promise<void>;
   close(): Promise<void>;
@@ -217,6 +231,8 @@ export function createDatabase(options: DatabaseOptions): Database {
     ping: (timeoutMs = 2_000) => health.ping(timeoutMs),
     report: (outcome) => health.report(outcome),
     watch: (listener) => health.watch(listener),
+    pools: () => poolStats({ sequelize, reads: readPool, control, max: settings.max }),
+    replicas: () => [],
     async cancelAll() {
       // Behind a transaction pooler an application_name names a server connection only while one of our clients
       // holds it: the hot reads' statements are cancelled through the pooler; the models' end with their connections.

@@ -68,6 +68,11 @@ export class Reads {
   async query<T>(sql: string | NamedStatement, binds: unknown[] = [], signal?: AbortSignal): Promise<T[]> {
     if (signal?.aborted) throw new DataError('timeout', 'The request was abandoned', undefined, { cause: signal.reason });
     const client = await this.pool.connect();
+    // The caller gave up while it waited for the connection (an abort after this point is heard below).
+    if (signal?.aborted) {
+      client.release();
+      throw new DataError('timeout', 'The request was abandoned', undefined, { cause: signal.reason });
+    }
     if (this.pooler === 'session') void this.backendOf(client);
     this.running.add(client);
     return new Promise<T[]>((resolve, reject) => {
