@@ -253,7 +253,9 @@ async function rankedPage(db: Database, q: string, filters: ProductFilters, opti
 
 /**
  * Relevance search with no other filter: each rank read by its index up to the page's end, the total from indexes
- * and maintained counts (search/substring.ts), page and total in one statement. An empty page still carries it.
+ * and maintained counts (search/substring.ts), page and total in one statement. An empty page still carries it (the
+ * right join). `products` comes first in the text, as in every product read: monitoring that finds statements by the
+ * tables they name sees it within `track_activity_query_size`.
  */
 async function rankedByIndexes(db: Database, q: string, options: PageOptions, signal?: AbortSignal): Promise<Counted> {
   const { columns, column } = sql(db);
@@ -262,10 +264,10 @@ async function rankedByIndexes(db: Database, q: string, options: PageOptions, si
   const ranks = substringRanks(bind, q, bind(options.skip + options.limit), options.count !== 'none');
   const rows = await db.query<PageRow>(
     `${ranks.with} SELECT t.total, ${columns}, c.name AS category_name, ${heldUnits('m.id')} AS reserved
-     FROM (SELECT ${ranks.total} AS total) t
-     LEFT JOIN (SELECT b.id, b.name, b.rank FROM (${ranks.candidates}) b ORDER BY b.rank, b.name, b.id LIMIT ${bind(options.limit)} OFFSET ${bind(options.skip)}) m ON true
-     LEFT JOIN products p ON ${column('id')} = m.id
+     FROM products p
+     JOIN (SELECT b.id, b.name, b.rank FROM (${ranks.candidates}) b ORDER BY b.rank, b.name, b.id LIMIT ${bind(options.limit)} OFFSET ${bind(options.skip)}) m ON ${column('id')} = m.id
      LEFT JOIN categories c ON c.id = ${column('category_id')}
+     RIGHT JOIN (SELECT ${ranks.total} AS total) t ON true
      ORDER BY m.rank, m.name, m.id`,
     where.binds,
     signal,
