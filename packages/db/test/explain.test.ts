@@ -98,11 +98,13 @@ describe('query plans over 100 000 products', () => {
     expect(seqScansOnProducts(all)).toEqual([]);
   });
 
-  it('filter the list by a name pattern through the search copy and its trigram index, page and count alike', async () => {
+  it('filter the list by a name pattern through the search copy and its prefix and trigram indexes, page and count alike', async () => {
     const statement = await capture((target) => getProductsWithFilters(target, { q: 'ноутбук' }, { skip: 0, limit: 20, order: 'desc' }));
     expect(statement.bind).toContain('%ноутбук%');
     const { count, page } = parts(await plan(statement));
-    expect(nodeTypes(count, 'product_search_name_lower_trgm_idx')).toEqual(['Bitmap Index Scan']);
+    // A bitmap OR: the names starting with it (a range of the prefix index), the names holding it after their first letter.
+    expect(nodeTypes(count, 'product_search_name_lower_prefix_idx')).toEqual(['Bitmap Index Scan']);
+    expect(nodeTypes(count, 'product_search_tail_trgm_idx')).toEqual(['Bitmap Index Scan']);
     // The count visits the narrow search rows only, not the products they stand for.
     expect(count.filter((n) => n['Relation Name'] === 'products')).toEqual([]);
     expect(page.map((n) => n['Relation Name'])).toContain('product_search');

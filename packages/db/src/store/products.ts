@@ -104,8 +104,12 @@ export class Conditions {
   }
 }
 
-/** A name pattern's condition on `product_search` (alias `s`): ILIKE as a UTF-8 database folds case, through its trigram index. */
-const nameMatches = (where: Conditions, q: string) => `s.name_lower LIKE lower(${where.bind(`%${escapeLike(q)}%`)})`;
+/**
+ * A name pattern's condition on `product_search` (alias `s`): ILIKE as a UTF-8 database folds case. A name holds `q`
+ * at its start (a range of the prefix index) or after its first letter (the trigram index of the rest): a bitmap OR.
+ */
+const nameMatches = (where: Conditions, q: string) =>
+  `(s.name_lower LIKE lower(${where.bind(`${escapeLike(q)}%`)}) OR substr(s.name_lower, 2) LIKE lower(${where.bind(`%${escapeLike(q)}%`)}))`;
 
 export function filterConditions(db: Database, filters: ProductFilters & WordsFilter): Conditions {
   const { column } = sql(db);
@@ -117,7 +121,7 @@ export function filterConditions(db: Database, filters: ProductFilters & WordsFi
   if (filters.minPrice !== undefined) where.add(`${column('price')} >= ${where.bind(filters.minPrice)}`);
   if (filters.maxPrice !== undefined) where.add(`${column('price')} <= ${where.bind(filters.maxPrice)}`);
   if (filters.inStock !== undefined) where.add(inStockCondition(column('id'), column('quantity'), filters.inStock));
-  // A name filter matches through the narrow search copy's trigram index (products.name has none: migration 2026.11.30T13.02.00).
+  // A name filter matches through the narrow search copy's indexes (products.name has none: migration 2026.11.30T13.02.00).
   if (filters.q !== undefined) {
     where.add(`${column('id')} IN (SELECT s.id FROM product_search s WHERE ${nameMatches(where, filters.q)})`);
   }
