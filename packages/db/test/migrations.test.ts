@@ -47,7 +47,7 @@ describe('migrations', () => {
     const applied = await migrator.up();
     expect(applied.length).toBeGreaterThanOrEqual(2);
     expect(applied.every((name) => !/\.(ts|js)$/.test(name))).toBe(true);
-    expect(await tables()).toEqual(['categories', 'events', 'events_retention', 'idempotency_keys', 'product_counts', 'product_search', 'product_words', 'products', 'reservation_items', 'reservations', 'search_word_counts', 'search_words', MIGRATIONS_TABLE].sort());
+    expect(await tables()).toEqual(['categories', 'events', 'events_retention', 'idempotency_keys', 'product_counts', 'product_search', 'product_words', 'products', 'reservation_items', 'reservations', 'search_first_words', 'search_word_counts', 'search_words', MIGRATIONS_TABLE].sort());
     const first = await schema(db);
 
     expect(await migrator.down({ to: 0 })).toEqual([...applied].reverse());
