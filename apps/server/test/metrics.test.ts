@@ -221,6 +221,21 @@ describe('GET /metrics with API_KEYS', () => {
   });
 });
 
+describe('GET /metrics when the workers cannot be gathered', () => {
+  let server: LiveServer;
+  beforeAll(async () => {
+    // As a worker whose primary does not answer: the gathering fails.
+    server = await startServer({ metrics: () => () => Promise.reject(new Error('the primary did not answer')) });
+  });
+  afterAll(() => server.close());
+
+  it("answers 503 in the contract's JSON, never a partial sum", async () => {
+    const response = await call(server.base, 'GET', '/metrics');
+    expect(response.status).toBe(503);
+    expect(response.body).toEqual({ code: 'SERVICE_UNAVAILABLE', message: "The workers' metrics could not be gathered; try again shortly" });
+  });
+});
+
 describe("each replica's lag and state", () => {
   const replicas = [
     { name: '10.0.0.2:5432/catalog', state: 'lagging' as const, lagMs: 2_500 },
