@@ -283,11 +283,26 @@ function getAlone(base: string, path: string): Promise<{ status: number; text: s
   });
 }
 
+/**
+ * Waits (at most 120 s: three processes start under tsx, perhaps on busy cores) until a scrape answers for `workers`
+ * processes: /health answers as soon as one worker listens, and a worker still starting is in no sum yet.
+ */
+async function untilWorkers(base: string, workers: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const answer = await getAlone(base, '/metrics').catch(() => undefined);
+    if (answer?.status === 200 && valueOf(parse(answer.text), 'catalog_processes') === workers) return;
+    if (Date.now() > deadline) throw new Error(`no scrape covered ${workers} workers within 120 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 describe('GET /metrics with WORKERS=2', () => {
   let server: SpawnedServer;
   beforeAll(async () => {
     server = await spawnServer({ WORKERS: '2' });
-  }, 60_000);
+    await untilWorkers(server.base, 2);
+  }, 240_000);
   afterAll(() => server.stop());
 
   it('sums every family over both workers, whichever worker answers', async () => {
@@ -307,5 +322,5 @@ describe('GET /metrics with WORKERS=2', () => {
       expect(valueOf(scraped, 'catalog_db_pool_connections_max', { pool: 'control' })).toBe(2);
       expect(scraped.types.get('catalog_reservations')).toBe('gauge');
     }
-  }, 60_000);
+  }, 120_000);
 });
