@@ -221,6 +221,21 @@ describe('GET /metrics with API_KEYS', () => {
   });
 });
 
+describe('GET /metrics when the workers cannot be gathered', () => {
+  let server: LiveServer;
+  beforeAll(async () => {
+    // As a worker whose primary does not answer: the gathering fails.
+    server = await startServer({ metrics: () => () => Promise.reject(new Error('the primary did not answer')) });
+  });
+  afterAll(() => server.close());
+
+  it("answers 503 in the contract's JSON, never a partial sum", async () => {
+    const response = await call(server.base, 'GET', '/metrics');
+    expect(response.status).toBe(503);
+    expect(response.body).toEqual({ code: 'SERVICE_UNAVAILABLE', message: "The workers' metrics could not be gathered; try again shortly" });
+  });
+});
+
 describe("each replica's lag and state", () => {
   const replicas = [
     { name: '10.0.0.2:5432/catalog', state: 'lagging' as const, lagMs: 2_500 },
@@ -268,11 +283,26 @@ function getAlone(base: string, path: string): Promise<{ status: number; text: s
   });
 }
 
+/**
+ * Waits (at most 120 s: three processes start under tsx, perhaps on busy cores) until a scrape answers for `workers`
+ * processes: /health answers as soon as one worker listens, and a worker still starting is in no sum yet.
+ */
+async function untilWorkers(base: string, workers: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const answer = await getAlone(base, '/metrics').catch(() => undefined);
+    if (answer?.status === 200 && valueOf(parse(answer.text), 'catalog_processes') === workers) return;
+    if (Date.now() > deadline) throw new Error(`no scrape covered ${workers} workers within 120 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 describe('GET /metrics with WORKERS=2', () => {
   let server: SpawnedServer;
   beforeAll(async () => {
     server = await spawnServer({ WORKERS: '2' });
-  }, 60_000);
+    await untilWorkers(server.base, 2);
+  }, 240_000);
   afterAll(() => server.stop());
 
   it('sums every family over both workers, whichever worker answers', async () => {
@@ -292,5 +322,5 @@ describe('GET /metrics with WORKERS=2', () => {
       expect(valueOf(scraped, 'catalog_db_pool_connections_max', { pool: 'control' })).toBe(2);
       expect(scraped.types.get('catalog_reservations')).toBe('gauge');
     }
-  }, 60_000);
+  }, 120_000);
 });

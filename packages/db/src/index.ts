@@ -1,5 +1,4 @@
 export { createDatabase, models, type Availability, type Database, type DatabaseOptions, type NamedStatement, type PoolOptions, type PoolStats, type ReplicaStatus } from './connection/database.js';
-export { within } from './connection/health.js';
 export { startEmbeddedPostgres, freePort, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './ops/embedded.js';
 export {
   ConfigError,
@@ -12,6 +11,7 @@ export {
   type DatabaseServer,
 } from './config.js';
 export { classify, DataError, describeDatabaseError, isConnectionError, isCredentialError, type DataErrorKind } from './errors.js';
+export { within } from './connection/health.js';
 export { createCatalogStore, type CatalogStore, type KeyedWrites } from './store/store.js';
 export { createChangeFeed, type ChangeFeed, type FeedOptions, type FeedPage, type FeedQuery } from './feed/feed.js';
 export { createMigrator, hasPendingMigrations, MIGRATIONS_TABLE, type Migration, type MigrationContext, type MigrationStatus, type Migrator } from './schema/migrator.js';
