@@ -20,6 +20,7 @@ import { registerDrain } from './drain.js';
 import { rejectRepeatedHeaders } from './headers.js';
 import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.js';
 import { acceptEveryMethod } from './methods.js';
+import { registerPositions } from './positions.js';
 import { MemoryStore, registerRateLimit, type RateLimitStore } from './rate-limit.js';
 import { registerRoutes } from './routes.js';
 import { trpcCalls } from './trpc.js';
@@ -127,6 +128,7 @@ export function buildApp({
   app.setErrorHandler(sendError);
   const contextFor = registerContext(app, { db, apiKeys, requestTimeoutMs, events });
   registerRequestChecks(app, apiKeys);
+  registerPositions(app, db);
   registerRoutes(app, contextFor, {
     maxBatchSize,
     writeProtected: apiKeys.length > 0,
@@ -201,8 +203,8 @@ function registerCors(app: FastifyInstance, corsOrigins: string[]): void {
     // An origin not configured gets no CORS at all, so its OPTIONS falls through to the path's 405.
     origin: (origin, callback) => callback(null, anyOrigin ? '*' : origin !== undefined && corsOrigins.includes(origin) ? origin : false),
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'idempotency-key', 'if-match', 'if-none-match'],
-    exposedHeaders: ['x-request-id', 'location', 'retry-after', 'etag', 'idempotent-replayed'],
+    allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'idempotency-key', 'if-match', 'if-none-match', 'x-catalog-min-position'],
+    exposedHeaders: ['x-request-id', 'location', 'retry-after', 'etag', 'idempotent-replayed', 'x-catalog-position'],
   });
 }
 
