@@ -6,7 +6,8 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from '@tradeos/db';
+import { createDatabase, createMigrator, freePort, type Database, type DatabaseOptions } from '@tradeos/db';
+import { createTestDatabase, withDatabaseName } from '@tradeos/db/testing';
 import pg from 'pg';
 
 const BIN = '/usr/lib/postgresql/15/bin';
@@ -166,4 +167,31 @@ export async function startCluster({ replicas: count = 1 }: { replicas?: number 
     stop,
   };
   return cluster;
+}
+
+/**
+ * A fresh migrated database on the cluster's primary and a handle whose reads go to every replica (`options` as
+ * `createDatabase` takes them), once the replicas replayed the migrations; `drop()` closes it and removes the database.
+ */
+export async function openClusterDatabase(cluster: Cluster, options: Omit<DatabaseOptions, 'url' | 'replicaUrls'> = {}): Promise<{ db: Database; url: string; replicaUrls: string[]; drop: () => Promise<void> }> {
+  const database = await createTestDatabase(cluster.primary.url());
+  const name = decodeURIComponent(new URL(database.url).pathname.slice(1));
+  const replicaUrls = cluster.replicas.map((replica) => withDatabaseName(replica.url(), name));
+  const db = createDatabase({ ...options, url: database.url, replicaUrls });
+  await createMigrator(db).up();
+  await cluster.caughtUp();
+  const deadline = Date.now() + 30_000;
+  while (db.replicas().some((replica) => replica.state !== 'healthy')) {
+    if (Date.now() > deadline) throw new Error(`replicas not healthy: ${JSON.stringify(db.replicas())}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return {
+    db,
+    url: database.url,
+    replicaUrls,
+    async drop() {
+      await db.close();
+      await database.drop().catch(() => undefined);
+    },
+  };
 }
