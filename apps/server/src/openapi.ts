@@ -194,6 +194,57 @@ function requestBody(procedure: string, operation: Operation, input: JsonSchema,
   return { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` }, example: operation.example.body } } };
 }
 
+/** The header parameters several operations share, declared once under `components.parameters`. */
+const PARAMETERS: Json = {
+  IdempotencyKey: {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    description:
+      'Makes the POST safe to retry (1–255 printable ASCII characters, e.g. a UUID per logical operation). A repeat with the same key and body within 24 hours gets the first response again with `Idempotent-Replayed: true` and changes nothing; the key with another body is a 422 (`path: []`); a repeat while the first still runs is a 409. Keys are per API key when write protection is on. Only successful responses are kept: after an error the same key runs again.',
+    schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
+  },
+  IfMatch: {
+    name: 'If-Match',
+    in: 'header',
+    required: false,
+    description:
+      'Change only while the resource is at this version: the `ETag` as received, `"3"`. Another version, or one that can never exist (`"0"`), is a 412 and nothing changes; `*` only asks that it exists. A weak tag or a list of tags is a 422. (tRPC: the `expected_version` input.)',
+    schema: { type: 'string', example: '"3"' },
+  },
+  MinPosition: {
+    name: 'X-Catalog-Min-Position',
+    in: 'header',
+    required: false,
+    description:
+      'An `X-Catalog-Position` this client received: the read is answered from data at least that new (a replica that has replayed it, waiting at most 100 ms, else the primary). The SDK sends the highest one it has seen with every read. Anything but 16 upper-case hex digits is a 422 (`path: []`).',
+    schema: { type: 'string', pattern: '^[0-9A-F]{16}$', example: '000000000301A2B8' },
+  },
+  IfNoneMatch: {
+    name: 'If-None-Match',
+    in: 'header',
+    required: false,
+    description: 'The `ETag`(s) the client holds (weak comparison, `*` for any): a match is a 304 without a body.',
+    schema: { type: 'string', example: '"3"' },
+  },
+};
+
+/** The response headers several operations share, under `components.headers`. */
+const RESPONSE_HEADERS: Json = {
+  ETag: { description: 'The resource\'s `version` as a strong entity tag, `"3"`', required: true, schema: { type: 'string', pattern: '^"\\d+"$' } },
+  Position: {
+    description: 'v1.3: a token of the data this response saw (after a write: the primary\'s position at its commit), 16 upper-case hex digits, so that tokens compare as strings; send it back as `X-Catalog-Min-Position` to read your writes',
+    required: true,
+    schema: { type: 'string', pattern: '^[0-9A-F]{16}$' },
+  },
+  IdempotentReplayed: { description: '`true` when this is the stored response of an earlier request with the same `Idempotency-Key`', schema: { type: 'string', enum: ['true'] } },
+  RequestId: {
+    description: "The client's own `X-Request-Id` when it sent a valid one (1–128 of `A–Z a–z 0–9 . _ : -`), else a fresh UUID",
+    required: true,
+    schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
+  },
+};
+
 /** The document of every REST operation, `HEAD` beside each `GET`. */
 export function openApiDocument(options: DocumentOptions = {}): Json {
   const schemas = new SchemaSet();
@@ -235,53 +286,8 @@ export function openApiDocument(options: DocumentOptions = {}): Json {
     components: {
       schemas: schemas.components,
       responses: Object.fromEntries([...used].map((code) => [code, errorResponse(code, SHARED[code]!)])),
-      parameters: {
-        IdempotencyKey: {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description:
-            'Makes the POST safe to retry (1–255 printable ASCII characters, e.g. a UUID per logical operation). A repeat with the same key and body within 24 hours gets the first response again with `Idempotent-Replayed: true` and changes nothing; the key with another body is a 422 (`path: []`); a repeat while the first still runs is a 409. Keys are per API key when write protection is on. Only successful responses are kept: after an error the same key runs again.',
-          schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
-        },
-        IfMatch: {
-          name: 'If-Match',
-          in: 'header',
-          required: false,
-          description:
-            'Change only while the resource is at this version: the `ETag` as received, `"3"`. Another version, or one that can never exist (`"0"`), is a 412 and nothing changes; `*` only asks that it exists. A weak tag or a list of tags is a 422. (tRPC: the `expected_version` input.)',
-          schema: { type: 'string', example: '"3"' },
-        },
-        MinPosition: {
-          name: 'X-Catalog-Min-Position',
-          in: 'header',
-          required: false,
-          description:
-            'An `X-Catalog-Position` this client received: the read is answered from data at least that new (a replica that has replayed it, waiting at most 100 ms, else the primary). The SDK sends the highest one it has seen with every read. Anything but 16 upper-case hex digits is a 422 (`path: []`).',
-          schema: { type: 'string', pattern: '^[0-9A-F]{16}$', example: '000000000301A2B8' },
-        },
-        IfNoneMatch: {
-          name: 'If-None-Match',
-          in: 'header',
-          required: false,
-          description: 'The `ETag`(s) the client holds (weak comparison, `*` for any): a match is a 304 without a body.',
-          schema: { type: 'string', example: '"3"' },
-        },
-      },
-      headers: {
-        ETag: { description: 'The resource\'s `version` as a strong entity tag, `"3"`', required: true, schema: { type: 'string', pattern: '^"\\d+"$' } },
-        Position: {
-          description: 'v1.3: a token of the data this response saw (after a write: the primary\'s position at its commit), 16 upper-case hex digits, so that tokens compare as strings; send it back as `X-Catalog-Min-Position` to read your writes',
-          required: true,
-          schema: { type: 'string', pattern: '^[0-9A-F]{16}$' },
-        },
-        IdempotentReplayed: { description: '`true` when this is the stored response of an earlier request with the same `Idempotency-Key`', schema: { type: 'string', enum: ['true'] } },
-        RequestId: {
-          description: "The client's own `X-Request-Id` when it sent a valid one (1–128 of `A–Z a–z 0–9 . _ : -`), else a fresh UUID",
-          required: true,
-          schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
-        },
-      },
+      parameters: PARAMETERS,
+      headers: RESPONSE_HEADERS,
       ...(options.writeProtected ? { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'One of the keys in API_KEYS' } } } : {}),
     },
   };
