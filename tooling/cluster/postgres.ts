@@ -4,13 +4,21 @@
  * killed, restarted or paused (`pg_wal_replay_pause()`) on demand. As root, every server runs as the `postgres` user.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDatabase, createMigrator, freePort, type Database, type DatabaseOptions } from '@tradeos/db';
 import { createTestDatabase, withDatabaseName } from '@tradeos/db/testing';
 import pg from 'pg';
 
-const BIN = '/usr/lib/postgresql/15/bin';
+// Debian's packaged server (what CI's machine runs on 5432): the newest major version installed, 15 on Debian 12.
+const BIN = (() => {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((name) => existsSync(join(root, name, 'bin', 'initdb'))) : [];
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
+  if (!newest) throw new Error(`no PostgreSQL server binaries under ${root}: install Debian's postgresql package`);
+  return join(root, newest, 'bin');
+})();
 const USER = 'postgres';
 
 type Ids = { uid: number; gid: number } | undefined;
