@@ -67,7 +67,7 @@ describe('the SDK and positions', () => {
       else expect(exchange.minPosition).toBeNull();
       if (exchange.position! > highest) highest = exchange.position!;
     }
-  });
+  }, 300_000);
 
   it('with replay paused, the SDK still reads its write (from the primary) while a read without a position gets the replica\'s older data', async () => {
     const client = createCatalogClient({ url: base });

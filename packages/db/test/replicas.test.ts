@@ -136,7 +136,7 @@ describe('a replica killed under read load', () => {
     await Promise.all(load);
     expect(failures).toEqual([]);
     expect(await onReplica()).toBe(true);
-  });
+  }, 180_000);
 });
 
 describe('the primary down', () => {
