@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../../../tooling/cluster/postgres.js';
+import { ConfigError, loadDatabaseConfig } from '../src/config.js';
 import { createDatabase, type Database } from '../src/connection/database.js';
 import { formatPosition, parsePosition, withPositions, type PositionContext } from '../src/connection/positions.js';
 import { createMigrator } from '../src/schema/migrator.js';
@@ -50,6 +51,16 @@ describe('positions', () => {
     for (const bad of ['', '00000016b374d848', '16/B374D848', '0000016B374D848', '000000016B374D848', ' 00000016B374D848', '00000016B374D84G']) {
       expect(parsePosition(bad), bad).toBeUndefined();
     }
+  });
+});
+
+describe('the settings', () => {
+  it('DATABASE_REPLICA_URLS is a comma-separated list of postgres URLs; REPLICA_MAX_LAG_MS defaults to 1000', () => {
+    expect(loadDatabaseConfig({}).replicas).toEqual({ urls: [], maxLagMs: 1000 });
+    const config = loadDatabaseConfig({ DATABASE_REPLICA_URLS: ' postgres://a:5433/catalog ,postgresql://b/catalog,', REPLICA_MAX_LAG_MS: '250' });
+    expect(config.replicas).toEqual({ urls: ['postgres://a:5433/catalog', 'postgresql://b/catalog'], maxLagMs: 250 });
+    expect(() => loadDatabaseConfig({ DATABASE_REPLICA_URLS: 'postgres://a/catalog,http://b/catalog' })).toThrow(ConfigError);
+    expect(() => loadDatabaseConfig({ DATABASE_REPLICA_URLS: 'postgres://a/catalog', REPLICA_MAX_LAG_MS: 'soon' })).toThrow(/REPLICA_MAX_LAG_MS/);
   });
 });
 
