@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openClusterDatabase, startCluster, type Cluster } from '../../../tooling/cluster/postgres.js';
+import { createDatabase } from '@tradeos/db';
 import { buildApp } from '../src/app.js';
 import { call, spawnServer } from './helpers.js';
 
@@ -94,6 +95,28 @@ describe('X-Catalog-Position', () => {
     }
     const search = await call(base, 'GET', `/products?q=${encodeURIComponent('Никогда')}`);
     expect((search.body as { total: number }).total).toBe(0);
+  });
+});
+
+describe('without replicas', () => {
+  it('only the header is new: a write gets its commit position, a read given it answers at least that, /health has no replicas', async () => {
+    const db = createDatabase({ url: database.url, pool: { max: 2 } });
+    const plain = buildApp({ db });
+    await plain.listen({ port: 0, host: '127.0.0.1' });
+    const at = `http://127.0.0.1:${(plain.server.address() as AddressInfo).port}`;
+    try {
+      const created = await call(at, 'POST', '/products', { name: 'Без реплик', price: 1 });
+      const position = created.headers.get('x-catalog-position')!;
+      expect(position).toMatch(TOKEN);
+      expect(position > '0000000000000000').toBe(true);
+      const read = await call(at, 'GET', `/products/${(created.body as { id: number }).id}`, undefined, { 'x-catalog-min-position': position });
+      expect(read.status).toBe(200);
+      expect(read.headers.get('x-catalog-position')! >= position).toBe(true);
+      expect((await call(at, 'GET', '/health')).body).toEqual({ status: 'ok', database: 'connected' });
+    } finally {
+      await plain.close();
+      await db.close();
+    }
   });
 });
 
