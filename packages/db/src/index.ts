@@ -10,7 +10,6 @@ export {
   type ReplicaStatus,
 } from './connection/database.js';
 export { formatPosition, parsePosition, withPositions, type Position, type PositionContext } from './connection/positions.js';
-export { MIN_POSITION_WAIT_MS } from './connection/routing.js';
 export { startEmbeddedPostgres, freePort, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './ops/embedded.js';
 export {
   ConfigError,
