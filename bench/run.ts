@@ -14,6 +14,7 @@ import { safeWrites } from './safe-writes.js';
 import { feedWorkloads } from './feed.js';
 import { BENCH_REFERENCE, holdReservations, reserveAndCommit } from './reservations.js';
 import { POOLED_W1, pooledW1 } from './pooler.js';
+import { replicaBench } from './replicas.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -257,6 +258,8 @@ async function main(): Promise<void> {
 
   server.kill('SIGTERM');
   await new Promise((resolve) => server.once('exit', resolve));
+  // Contract v1.3: reads on a streaming replica, on a cluster of its own (BENCH_REPLICA=1).
+  const replica = process.env.BENCH_REPLICA === '1' ? await replicaBench({ root, cannon, products: Math.min(PRODUCTS, 20_000), pool: POOL }) : undefined;
 
   const pgFloorRps = rows[0]!.rps;
   const httpFloorRps = rows[1]!.rps;
@@ -293,10 +296,16 @@ async function main(): Promise<void> {
     console.log(`page 10 000 by cursor vs page 1: ${safe.deepVsFirstPage.toFixed(2)}× the time per request, one connection (target ≤ 2×)`);
     console.log(`POST /products/bulk: ${safe.bulk.products} products in ${safe.bulk.requests} requests, ${safe.bulk.seconds.toFixed(1)} s, ${safe.bulk.failed} failed (target < 10 s)`);
   }
+  if (replica) {
+    console.log('\n| replicas (v1.3), PG 15 on this host | conns | req/s | p50 ms | p99 ms | errors | non-2xx |\n|---|---:|---:|---:|---:|---:|---:|');
+    for (const row of replica.rows) console.log(`| ${row.workload} | ${row.connections} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.non2xx} |`);
+    const { pairs, positioned, unpositioned, extra, stale } = replica.wait;
+    console.log(`read-your-writes, ${pairs} PATCH→GET pairs on one connection: GET with the write's position p50 ${positioned.p50} / p99 ${positioned.p99} ms, without p50 ${unpositioned.p50} / p99 ${unpositioned.p99} ms; extra time p50 ${extra.p50} / p99 ${extra.p99} ms; stale reads ${stale}`);
+  }
   const file = `${root}bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), duration: DURATION, connections: CONNECTIONS, products: PRODUCTS, workers: WORKERS, pool: POOL, logLevel: LOG_LEVEL, startMs, peakRssMb: Math.round(peakRss), w4Invariant: invariant, rows: table, safeWrites: safe }, null, 2));
+  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), duration: DURATION, connections: CONNECTIONS, products: PRODUCTS, workers: WORKERS, pool: POOL, logLevel: LOG_LEVEL, startMs, peakRssMb: Math.round(peakRss), w4Invariant: invariant, rows: table, safeWrites: safe, replica }, null, 2));
   console.log(`written ${file}`);
-  if (!invariant || rows.some((row) => row.errors > 0) || (safe && safe.bulk.failed > 0)) process.exitCode = 1;
+  if (!invariant || rows.some((row) => row.errors > 0) || (safe && safe.bulk.failed > 0) || (replica && (replica.wait.stale > 0 || replica.rows.some((row) => row.errors > 0)))) process.exitCode = 1;
 }
 
 await main();

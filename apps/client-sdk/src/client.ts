@@ -8,6 +8,7 @@ import type { AppRouter } from '@tradeos/api';
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, type TRPCLink } from '@trpc/client';
 import type { TrackedEnvelope, TRPCBuiltRouter, TRPCMutationProcedure, TRPCQueryProcedure, TRPCRouterRecord, TRPCSubscriptionProcedure } from '@trpc/server';
 import { contractErrorLink, type CatalogClientError } from './errors.js';
+import { positionedFetch } from './positions.js';
 
 /** Header values sent with every request. */
 export type CatalogHeaderValues = Record<string, string | string[] | undefined>;
@@ -123,6 +124,8 @@ function baseUrl(url: unknown): string {
 export function createCatalogClient({ url, fetch, headers, idempotencyKeys, EventSource }: CatalogClientOptions): CatalogClient {
   const endpoint = `${baseUrl(url)}/trpc`;
   const common = async () => (typeof headers === 'function' ? await headers() : (headers ?? {}));
+  // Contract v1.3: reads carry the highest position this client has seen (writes go to the primary anyway).
+  const positioned = positionedFetch(fetch);
   return createTRPCClient<AppRouter>({
     links: [
       contractErrorLink,
@@ -134,8 +137,8 @@ export function createCatalogClient({ url, fetch, headers, idempotencyKeys, Even
         // A key is a header of its own request: keyed writes travel alone, everything else in batches.
         false: splitLink({
           condition: (op) => keyOf(op.context) !== undefined,
-          true: httpLink({ url: endpoint, fetch, headers: async ({ op }) => ({ ...(await common()), 'idempotency-key': keyOf(op.context) }) }),
-          false: httpBatchLink({ url: endpoint, fetch, headers, maxURLLength: MAX_URL_LENGTH }),
+          true: httpLink({ url: endpoint, fetch: positioned, headers: async ({ op }) => ({ ...(await common()), 'idempotency-key': keyOf(op.context) }) }),
+          false: httpBatchLink({ url: endpoint, fetch: positioned, headers, maxURLLength: MAX_URL_LENGTH }),
         }),
       }),
     ],

@@ -22,6 +22,7 @@ import { lingerOnEarlyClose, refuseOversizedContinue } from './lingering-close.j
 import type { GatherMetrics } from './cluster-metrics.js';
 import { registerMetrics } from './metrics.js';
 import { acceptEveryMethod } from './methods.js';
+import { registerPositions } from './positions.js';
 import { MemoryStore, registerRateLimit, type RateLimitStore } from './rate-limit.js';
 import { registerRoutes } from './routes.js';
 import { trpcCalls } from './trpc.js';
@@ -133,6 +134,7 @@ export function buildApp({
   const { contextFor, feed } = registerContext(app, { db, apiKeys, requestTimeoutMs, events });
   registerRequestChecks(app, apiKeys);
   const { route: metricsRoute } = registerMetrics(app, { db, feed, apiKeys, gather: metrics });
+  registerPositions(app, db);
   registerRoutes(app, contextFor, {
     metricsRoute,
     maxBatchSize,
@@ -208,8 +210,8 @@ function registerCors(app: FastifyInstance, corsOrigins: string[]): void {
     // An origin not configured gets no CORS at all, so its OPTIONS falls through to the path's 405.
     origin: (origin, callback) => callback(null, anyOrigin ? '*' : origin !== undefined && corsOrigins.includes(origin) ? origin : false),
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'idempotency-key', 'if-match', 'if-none-match'],
-    exposedHeaders: ['x-request-id', 'location', 'retry-after', 'etag', 'idempotent-replayed'],
+    allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'idempotency-key', 'if-match', 'if-none-match', 'x-catalog-min-position'],
+    exposedHeaders: ['x-request-id', 'location', 'retry-after', 'etag', 'idempotent-replayed', 'x-catalog-position'],
   });
 }
 

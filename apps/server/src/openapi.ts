@@ -26,7 +26,12 @@ Safe writes (v1.2): \`POST /products\`, \`POST /categories\` and \`POST /product
 a repeat with the same key and body within 24 hours gets the first response again (\`Idempotent-Replayed: true\`),
 the key with another body is a 422, a repeat while the first still runs a 409. Responses carrying one product or
 category send \`ETag: "<version>"\`; \`If-None-Match\` on a read answers 304, \`If-Match\` on \`PUT\`, \`PATCH\` and
-\`DELETE\` makes the write conditional (412 when the version moved on). Lists page by \`cursor\` as well as \`skip\`.`;
+\`DELETE\` makes the write conditional (412 when the version moved on). Lists page by \`cursor\` as well as \`skip\`.
+
+Read your writes (v1.3): every response but an event stream carries \`X-Catalog-Position\`, a token of the data it
+saw (after a write, the primary's position at its commit). A read that sends it back as \`X-Catalog-Min-Position\`
+is answered from data at least that new, by a replica that has replayed it (waiting at most 100 ms) or else by the
+primary; without it, a read may be up to \`REPLICA_MAX_LAG_MS\` stale when replicas are configured.`;
 
 const TAGS = [
   { name: 'health', description: 'Whether the service and its database answer' },
@@ -37,6 +42,8 @@ const TAGS = [
 ];
 
 const REQUEST_ID = { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } };
+// Contract v1.3: on every response but an event stream.
+const HEADERS = { ...REQUEST_ID, 'X-Catalog-Position': { $ref: '#/components/headers/Position' } };
 
 /** Error responses shared by operations, under `components.responses`, named by their code. */
 const SHARED: Partial<Record<ErrorCode, string>> = {
@@ -75,7 +82,7 @@ const ERROR_HEADERS: Partial<Record<ErrorCode, Json>> = {
 function errorResponse(code: ErrorCode, description: string): Json {
   return {
     description,
-    headers: { ...REQUEST_ID, ...ERROR_HEADERS[code] },
+    headers: { ...HEADERS, ...ERROR_HEADERS[code] },
     content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' }, example: errorExample(code, ERRORS[code].message) } },
   };
 }
@@ -87,9 +94,13 @@ const ETAG = { ETag: { $ref: '#/components/headers/ETag' } };
 /** True when the operation answers with one versioned resource (a Product or a Category), which carries an ETag. */
 const versioned = (operation: Operation) => operation.output instanceof z.ZodObject && 'version' in operation.output.shape;
 
-/** The v1.2 request headers an operation takes: `Idempotency-Key`, `If-Match` on conditional writes, `If-None-Match` on reads by id. */
+/**
+ * The request headers an operation takes: `Idempotency-Key`, `If-Match` on conditional writes, `If-None-Match` on
+ * reads by id (v1.2), `X-Catalog-Min-Position` on reads (v1.3).
+ */
 function headerParameters(operation: Operation, input: JsonSchema): Json[] {
   return [
+    ...(operation.method === 'GET' && !operation.stream ? [{ $ref: '#/components/parameters/MinPosition' }] : []),
     ...(operation.idempotent ? [{ $ref: '#/components/parameters/IdempotencyKey' }] : []),
     ...(EXPECTED_VERSION in (input.properties ?? {}) ? [{ $ref: '#/components/parameters/IfMatch' }] : []),
     ...(operation.method === 'GET' && versioned(operation) ? [{ $ref: '#/components/parameters/IfNoneMatch' }] : []),
@@ -104,7 +115,7 @@ function responses(procedure: string, operation: Operation, schemas: SchemaSet, 
   const success: Json = {
     description: operation.successDescription,
     headers: {
-      ...REQUEST_ID,
+      ...(operation.stream ? REQUEST_ID : HEADERS),
       ...(versioned(operation) ? ETAG : {}),
       ...(operation.idempotent ? { 'Idempotent-Replayed': { $ref: '#/components/headers/IdempotentReplayed' } } : {}),
     },
@@ -117,9 +128,9 @@ function responses(procedure: string, operation: Operation, schemas: SchemaSet, 
     };
   }
   const notModified =
-    operation.method === 'GET' && versioned(operation) ? { 304: { description: '`If-None-Match` names the current version: no body', headers: { ...REQUEST_ID, ...ETAG } } } : {};
+    operation.method === 'GET' && versioned(operation) ? { 304: { description: '`If-None-Match` names the current version: no body', headers: { ...HEADERS, ...ETAG } } } : {};
   if (procedure === 'health') {
-    const down = { description: 'The database is unreachable', headers: REQUEST_ID, content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' }, example: { status: 'error', database: 'disconnected' } } } };
+    const down = { description: 'The database is unreachable', headers: HEADERS, content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' }, example: { status: 'error', database: 'disconnected' } } } };
     return { 200: success, ...shared('BAD_REQUEST'), ...shared('METHOD_NOT_SUPPORTED'), ...shared('TIMEOUT'), ...shared('REQUEST_HEADER_FIELDS_TOO_LARGE'), ...shared('INTERNAL_SERVER_ERROR'), 503: down };
   }
   const own = Object.fromEntries(Object.entries(operation.errors).map(([code, description]) => [ERRORS[code as ErrorCode].status, errorResponse(code as ErrorCode, description)]));
@@ -183,6 +194,57 @@ function requestBody(procedure: string, operation: Operation, input: JsonSchema,
   return { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` }, example: operation.example.body } } };
 }
 
+/** The header parameters several operations share, declared once under `components.parameters`. */
+const PARAMETERS: Json = {
+  IdempotencyKey: {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    description:
+      'Makes the POST safe to retry (1–255 printable ASCII characters, e.g. a UUID per logical operation). A repeat with the same key and body within 24 hours gets the first response again with `Idempotent-Replayed: true` and changes nothing; the key with another body is a 422 (`path: []`); a repeat while the first still runs is a 409. Keys are per API key when write protection is on. Only successful responses are kept: after an error the same key runs again.',
+    schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
+  },
+  IfMatch: {
+    name: 'If-Match',
+    in: 'header',
+    required: false,
+    description:
+      'Change only while the resource is at this version: the `ETag` as received, `"3"`. Another version, or one that can never exist (`"0"`), is a 412 and nothing changes; `*` only asks that it exists. A weak tag or a list of tags is a 422. (tRPC: the `expected_version` input.)',
+    schema: { type: 'string', example: '"3"' },
+  },
+  MinPosition: {
+    name: 'X-Catalog-Min-Position',
+    in: 'header',
+    required: false,
+    description:
+      'An `X-Catalog-Position` this client received: the read is answered from data at least that new (a replica that has replayed it, waiting at most 100 ms, else the primary). The SDK sends the highest one it has seen with every read. Anything but 16 upper-case hex digits is a 422 (`path: []`).',
+    schema: { type: 'string', pattern: '^[0-9A-F]{16}$', example: '000000000301A2B8' },
+  },
+  IfNoneMatch: {
+    name: 'If-None-Match',
+    in: 'header',
+    required: false,
+    description: 'The `ETag`(s) the client holds (weak comparison, `*` for any): a match is a 304 without a body.',
+    schema: { type: 'string', example: '"3"' },
+  },
+};
+
+/** The response headers several operations share, under `components.headers`. */
+const RESPONSE_HEADERS: Json = {
+  ETag: { description: 'The resource\'s `version` as a strong entity tag, `"3"`', required: true, schema: { type: 'string', pattern: '^"\\d+"$' } },
+  Position: {
+    description: 'v1.3: a token of the data this response saw (after a write: the primary\'s position at its commit), 16 upper-case hex digits, so that tokens compare as strings; send it back as `X-Catalog-Min-Position` to read your writes',
+    required: true,
+    schema: { type: 'string', pattern: '^[0-9A-F]{16}$' },
+  },
+  IdempotentReplayed: { description: '`true` when this is the stored response of an earlier request with the same `Idempotency-Key`', schema: { type: 'string', enum: ['true'] } },
+  RequestId: {
+    description: "The client's own `X-Request-Id` when it sent a valid one (1–128 of `A–Z a–z 0–9 . _ : -`), else a fresh UUID",
+    required: true,
+    schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
+  },
+};
+
 /** The document of every REST operation, `HEAD` beside each `GET`. */
 export function openApiDocument(options: DocumentOptions = {}): Json {
   const schemas = new SchemaSet();
@@ -224,40 +286,8 @@ export function openApiDocument(options: DocumentOptions = {}): Json {
     components: {
       schemas: schemas.components,
       responses: Object.fromEntries([...used].map((code) => [code, errorResponse(code, SHARED[code]!)])),
-      parameters: {
-        IdempotencyKey: {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description:
-            'Makes the POST safe to retry (1–255 printable ASCII characters, e.g. a UUID per logical operation). A repeat with the same key and body within 24 hours gets the first response again with `Idempotent-Replayed: true` and changes nothing; the key with another body is a 422 (`path: []`); a repeat while the first still runs is a 409. Keys are per API key when write protection is on. Only successful responses are kept: after an error the same key runs again.',
-          schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
-        },
-        IfMatch: {
-          name: 'If-Match',
-          in: 'header',
-          required: false,
-          description:
-            'Change only while the resource is at this version: the `ETag` as received, `"3"`. Another version, or one that can never exist (`"0"`), is a 412 and nothing changes; `*` only asks that it exists. A weak tag or a list of tags is a 422. (tRPC: the `expected_version` input.)',
-          schema: { type: 'string', example: '"3"' },
-        },
-        IfNoneMatch: {
-          name: 'If-None-Match',
-          in: 'header',
-          required: false,
-          description: 'The `ETag`(s) the client holds (weak comparison, `*` for any): a match is a 304 without a body.',
-          schema: { type: 'string', example: '"3"' },
-        },
-      },
-      headers: {
-        ETag: { description: 'The resource\'s `version` as a strong entity tag, `"3"`', required: true, schema: { type: 'string', pattern: '^"\\d+"$' } },
-        IdempotentReplayed: { description: '`true` when this is the stored response of an earlier request with the same `Idempotency-Key`', schema: { type: 'string', enum: ['true'] } },
-        RequestId: {
-          description: "The client's own `X-Request-Id` when it sent a valid one (1–128 of `A–Z a–z 0–9 . _ : -`), else a fresh UUID",
-          required: true,
-          schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
-        },
-      },
+      parameters: PARAMETERS,
+      headers: RESPONSE_HEADERS,
       ...(options.writeProtected ? { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'One of the keys in API_KEYS' } } } : {}),
     },
   };

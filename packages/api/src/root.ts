@@ -8,8 +8,10 @@ import { createCallerFactory, procedure, router } from './trpc.js';
 export const appRouter = router({
   health: procedure(operations.health).query(async ({ ctx }) => {
     const [connected, pending] = await Promise.all([ctx.store.ping(2_000), ctx.store.migrationsPending(2_000)]);
-    if (!connected) return { status: 'error' as const, database: 'disconnected' as const };
-    return { status: 'ok' as const, database: 'connected' as const, ...(pending && { migrations: 'pending' as const }) };
+    const states = ctx.store.replicas();
+    const replicas = states.length ? { replicas: { healthy: states.filter(({ state }) => state === 'healthy').length, total: states.length } } : {};
+    if (!connected) return { status: 'error' as const, database: 'disconnected' as const, ...replicas };
+    return { status: 'ok' as const, database: 'connected' as const, ...(pending && { migrations: 'pending' as const }), ...replicas };
   }),
   products: productRouter,
   categories: categoryRouter,

@@ -164,6 +164,8 @@ export interface CatalogStore {
   events: EventStore;
   /** True when the database answers within `timeoutMs`; never throws, and a busy store does not delay it. */
   ping(timeoutMs: number): Promise<boolean>;
+  /** Contract v1.3: each configured replica's last known state (none configured: empty). */
+  replicas(): { state: 'healthy' | 'lagging' | 'down' }[];
   /** True when migrations this build knows are not applied yet (false when that cannot be told in `timeoutMs`). */
   migrationsPending(timeoutMs: number): Promise<boolean>;
 }

@@ -14,6 +14,7 @@ export const DATABASE_DEFAULTS = {
   acquireTimeoutMs: 2_000,
   statementTimeoutMs: 10_000,
   connectTimeoutMs: 5_000,
+  replicaMaxLagMs: 1_000,
   embeddedDir: defaultDataDir,
   embeddedPort: DEFAULT_EMBEDDED_PORT,
 } as const;
@@ -27,6 +28,13 @@ export const databaseEnv = {
   DATABASE_POOLER: z.enum(['session', 'transaction']).default('session'),
   /** PostgreSQL itself, past the pooler: migrations, their lock, the feed's LISTEN and horizon. */
   DATABASE_DIRECT_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+  /** Contract v1.3: streaming replicas for reads, comma-separated postgres:// URLs. */
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .optional()
+    .transform((value) => (value ?? '').split(',').map((url) => url.trim()).filter(Boolean))
+    .refine((urls) => urls.every((url) => /^postgres(ql)?:\/\//.test(url) && URL.canParse(url)), 'must be comma-separated postgres:// URLs'),
+  REPLICA_MAX_LAG_MS: milliseconds(0, DATABASE_DEFAULTS.replicaMaxLagMs),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(DATABASE_DEFAULTS.poolMax),
   DB_POOL_ACQUIRE_TIMEOUT_MS: milliseconds(100, DATABASE_DEFAULTS.acquireTimeoutMs),
   DB_STATEMENT_TIMEOUT_MS: milliseconds(0, DATABASE_DEFAULTS.statementTimeoutMs),
@@ -46,6 +54,8 @@ export interface DatabaseConfig {
   pool: { max: number; acquireTimeoutMs: number };
   statementTimeoutMs: number;
   connectTimeoutMs: number;
+  /** Streaming replicas for reads (none: every read on the primary) and how far behind one may be. */
+  replicas: { urls: string[]; maxLagMs: number };
 }
 
 /** A configuration problem, as the one line an operator sees: `invalid configuration: VARIABLE: reason`. */
@@ -79,6 +89,7 @@ export function toDatabaseConfig(values: z.infer<z.ZodObject<typeof databaseEnv>
     pool: { max: values.DB_POOL_MAX, acquireTimeoutMs: values.DB_POOL_ACQUIRE_TIMEOUT_MS },
     statementTimeoutMs: values.DB_STATEMENT_TIMEOUT_MS,
     connectTimeoutMs: values.DB_CONNECT_TIMEOUT_MS,
+    replicas: { urls: values.DATABASE_REPLICA_URLS, maxLagMs: values.REPLICA_MAX_LAG_MS },
   };
 }
 
@@ -95,6 +106,8 @@ export function databaseOptions(config: DatabaseConfig, url: string): DatabaseOp
     pool: config.pool,
     statementTimeoutMs: config.statementTimeoutMs,
     connectTimeoutMs: config.connectTimeoutMs,
+    replicaUrls: config.replicas.urls,
+    replicaMaxLagMs: config.replicas.maxLagMs,
   };
 }
 

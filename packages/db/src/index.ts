@@ -1,4 +1,15 @@
-export { createDatabase, models, type Availability, type Database, type DatabaseOptions, type NamedStatement, type PoolOptions, type PoolStats, type ReplicaStatus } from './connection/database.js';
+export {
+  createDatabase,
+  models,
+  type Availability,
+  type Database,
+  type DatabaseOptions,
+  type NamedStatement,
+  type PoolOptions,
+  type PoolStats,
+  type ReplicaStatus,
+} from './connection/database.js';
+export { formatPosition, parsePosition, withPositions, type Position, type PositionContext } from './connection/positions.js';
 export { startEmbeddedPostgres, freePort, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './ops/embedded.js';
 export {
   ConfigError,

@@ -24,6 +24,8 @@
  *
  * Behind PgBouncer in transaction mode (`DATABASE_POOLER=transaction`) the same pools send no named statement and
  * keep no session state; what needs a session of its own goes to `directUrl` (`pooler.ts` says what and why).
+ * With replicas (contract v1.3), each has a hot-read pool of its own and a poller's connection (`replicas.ts`),
+ * `read` routes over them (`routing.ts`, `rotation.ts`), and positions (`positions.ts`) give read-your-writes.
  *
  * Every client is a `SessionClient` (`clients.ts`): a connection's death fails the call that used it, never the
  * process. Availability (`health.ts`) is learned from each call's outcome and from pings on the control connection.
@@ -41,20 +43,18 @@ import { ReservationItem } from '../schema/models/reservation-item.js';
 import { SessionClient, sequelizeDialect } from './clients.js';
 import { Health, type Availability } from './health.js';
 import { sequelizeSession, startupTimeout, type Pooler } from './pooler.js';
+import type { PositionContext } from './positions.js';
 import { Reads, type NamedStatement } from './reads.js';
+import { monitorPool, type ReplicaStatus } from './replicas.js';
+import { ReplicaSet } from './rotation.js';
+import { Router } from './routing.js';
 import { poolStats, type PoolStats } from './stats.js';
 
 export { within, type Availability } from './health.js';
 export type { Pooler } from './pooler.js';
 export type { NamedStatement } from './reads.js';
 export type { PoolStats } from './stats.js';
-
-/** One configured replica's last known state, as the off-request poller saw it. name: host:port/database, never a password. */
-export interface ReplicaStatus {
-  name: string;
-  state: 'healthy' | 'lagging' | 'down';
-  lagMs: number | null;
-}
+export type { ReplicaStatus } from './replicas.js';
 
 /**
  * Each process opens up to `max` connections for the models (writes, category reads) and up to `max` for the
@@ -86,6 +86,12 @@ export interface DatabaseOptions {
   /** How long to wait for a new connection before reporting the database unreachable. */
   connectTimeoutMs?: number;
   logging?: (sql: string) => void;
+  /** Contract v1.3: streaming replicas that take the reads (`read`, `reader`); none means every read on the primary. */
+  replicaUrls?: string[];
+  /** A replica further behind than this gets no reads until it caught up (default 1000). */
+  replicaMaxLagMs?: number;
+  /** How often the replicas' state and the primary's position are polled (default 50 ms). */
+  replicaPollMs?: number;
 }
 
 export interface Database {
@@ -104,6 +110,19 @@ export interface Database {
    * statement is parsed and planned once per connection, then only executed.
    */
   query<T>(sql: string | NamedStatement, binds?: unknown[], signal?: AbortSignal): Promise<T[]>;
+  /**
+   * Contract v1.3: `query` for a read that may be served by a replica: a healthy one in turn that has replayed the
+   * request's minimum position (`withPositions`), else the primary. Without replicas, the same as `query`.
+   */
+  read<T>(sql: string | NamedStatement, binds?: unknown[], signal?: AbortSignal): Promise<T[]>;
+  /** This handle with `query` routed as `read`: what the store gives the read paths (products, search, categories). */
+  readonly reader: Database;
+  /** After a write committed: records the primary's position in the request's context (no-op outside one). */
+  committed(): Promise<void>;
+  /** The `X-Catalog-Position` token of a request's context (the primary's last known position when it saw nothing). */
+  position(context?: PositionContext): string;
+  /** Each configured replica's last known state. */
+  replicas(): ReplicaStatus[];
   /** One small statement on the control connection, which busy pools cannot starve: health checks only. */
   probe<T>(sql: string, binds?: unknown[]): Promise<T[]>;
   /** Resolves true when `SELECT 1` answers within `timeoutMs`, false otherwise; never throws. Busy pools do not delay it. */
@@ -114,8 +133,6 @@ export interface Database {
   watch(listener: (availability: Availability) => void): () => void;
   /** Each pool's connections right now (in use, idle, waiting, max), for metrics. */
   pools(): PoolStats[];
-  /** Each configured replica's last known state (none configured: empty). */
-  replicas(): ReplicaStatus[];
   /** Cancels every statement this handle's connections are running: the shutdown deadline answered their requests. */
   cancelAll(): Promise<void>;
   close(): Promise<void>;
@@ -138,6 +155,9 @@ interface Settings {
   /** This handle's sessions, told apart from other processes' (workers, instances) for cancelAll. */
   applicationName: string;
   logging: ((sql: string) => void) | false;
+  replicaUrls: string[];
+  replicaMaxLagMs: number;
+  replicaPollMs: number;
 }
 
 function settingsOf(options: DatabaseOptions): Settings {
@@ -156,6 +176,9 @@ function settingsOf(options: DatabaseOptions): Settings {
     connectTimeoutMs: options.connectTimeoutMs ?? DATABASE_DEFAULTS.connectTimeoutMs,
     applicationName: `tradeos-catalog ${randomUUID().slice(0, 8)}`,
     logging: options.logging ?? false,
+    replicaUrls: options.replicaUrls ?? [],
+    replicaMaxLagMs: options.replicaMaxLagMs ?? DATABASE_DEFAULTS.replicaMaxLagMs,
+    replicaPollMs: options.replicaPollMs ?? 50,
   };
 }
 
@@ -211,6 +234,24 @@ function openControl(settings: Settings): pg.Pool {
   return pool;
 }
 
+/** The replicas and the routing of reads over them; the primary's own poller connection when there are replicas. */
+function openRouting(settings: Settings, reads: Reads, readPool: pg.Pool) {
+  const monitor = settings.replicaUrls.length ? monitorPool(settings.url, settings.connectTimeoutMs, settings.pooler) : undefined;
+  const set = new ReplicaSet({
+    urls: settings.replicaUrls,
+    settings,
+    primary: monitor ?? readPool,
+    maxLagMs: settings.replicaMaxLagMs,
+    pollMs: settings.replicaPollMs,
+  });
+  const router = new Router(reads, readPool, set);
+  const close = async () => {
+    await set.close();
+    await monitor?.end();
+  };
+  return { set, router, close };
+}
+
 export function createDatabase(options: DatabaseOptions): Database {
   const settings = settingsOf(options);
   const sequelize = openSequelize(settings);
@@ -218,7 +259,8 @@ export function createDatabase(options: DatabaseOptions): Database {
   const control = openControl(settings);
   const reads = new Reads(readPool, control, settings.queryTimeoutMs, settings.pooler, settings.connectTimeoutMs);
   const health = new Health(settings.url, control);
-  return {
+  const routing = openRouting(settings, reads, readPool);
+  const base: Omit<Database, 'reader'> = {
     url: settings.url,
     directUrl: settings.directUrl,
     pooler: settings.pooler,
@@ -227,20 +269,35 @@ export function createDatabase(options: DatabaseOptions): Database {
     Category: sequelize.getRepository(Category),
     Product: sequelize.getRepository(Product),
     query: (sql, binds, signal) => reads.query(sql, binds, signal),
+    read: (sql, binds, signal) => routing.router.read(sql, binds, signal),
+    committed: () => routing.router.committed(),
+    position: (context) => routing.router.position(context),
+    replicas: () => routing.set.statuses(),
     probe: async <T>(sql: string, binds: unknown[] = []) => (await control.query<T & pg.QueryResultRow>(sql, binds)).rows,
     ping: (timeoutMs = 2_000) => health.ping(timeoutMs),
     report: (outcome) => health.report(outcome),
     watch: (listener) => health.watch(listener),
-    pools: () => poolStats({ sequelize, reads: readPool, control, max: settings.max }),
-    replicas: () => [],
+    pools: () => [...poolStats({ sequelize, reads: readPool, control, max: settings.max }), ...routing.set.poolStats()],
     async cancelAll() {
       // Behind a transaction pooler an application_name names a server connection only while one of our clients
       // holds it: the hot reads' statements are cancelled through the pooler; the models' end with their connections.
-      if (settings.pooler === 'transaction') return reads.cancelRunning();
-      await control.query('SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [settings.applicationName]);
+      await Promise.all([
+        settings.pooler === 'transaction'
+          ? reads.cancelRunning()
+          : control.query('SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [settings.applicationName]),
+        ...routing.set.replicas.map((replica) => replica.cancelAll(settings.applicationName)),
+      ]);
     },
     async close() {
-      await Promise.all([sequelize.close(), readPool.end(), control.end()]);
+      await Promise.all([sequelize.close(), readPool.end(), control.end(), routing.close()]);
     },
   };
+  const reader: Database = {
+    ...base,
+    query: base.read,
+    get reader() {
+      return reader;
+    },
+  };
+  return { ...base, reader };
 }

@@ -1,6 +1,6 @@
-/** Category queries through the Category model; writes in a Sequelize transaction, `product_count` derived, never stored. */
+/** Category queries: reads in raw SQL (a replica may serve them), writes through the model in a Sequelize transaction; `product_count` derived, never stored. */
 import type { CategoryCreate } from '@tradeos/contract';
-import { cast, col, fn, literal, Op, where as sequelizeWhere, type FindOptions, type InferAttributes, type Transaction, type WhereOptions } from 'sequelize';
+import { cast, col, Op, where as sequelizeWhere, type InferAttributes, type Transaction, type WhereOptions } from 'sequelize';
 import type { Database } from '../connection/database.js';
 import { versionMismatch } from '../errors.js';
 import type { Category } from '../schema/models/category.js';
@@ -10,19 +10,19 @@ export type CategoryRow = InferAttributes<Category> & { product_count: number };
 
 export type CategoryPatch = Partial<CategoryCreate>;
 
-/** Every attribute plus `product_count`, counted in the same statement. */
-function withCount(db: Database): FindOptions<InferAttributes<Category>> {
-  const quote = (name: string) => db.sequelize.getQueryInterface().quoteIdentifier(name);
-  const count = literal(`(SELECT count(*) FROM products p WHERE p.category_id = ${quote(db.Category.name)}.${quote(db.Category.primaryKeyAttribute)})::int`);
-  return { attributes: { include: [[count, 'product_count']] }, raw: true };
+// Raw SQL on `db.query`, not the model: the store reads through `db.reader`, whose `query` may be a replica's
+// (Sequelize's pool is the primary's). The columns are the model's attributes, named as the model names them.
+const COLUMNS = 'c.id, c.name, c.description, c.version, c.created_at, c.updated_at, (SELECT count(*) FROM products p WHERE p.category_id = c.id)::int AS product_count';
+const LIST = { name: 'tradeos_categories', text: `SELECT ${COLUMNS} FROM categories c ORDER BY lower(c.name), c.id` };
+const BY_ID = { name: 'tradeos_category_by_id', text: `SELECT ${COLUMNS} FROM categories c WHERE c.id = $1` };
+
+export async function listCategories(db: Database, signal?: AbortSignal): Promise<CategoryRow[]> {
+  return db.query<CategoryRow>(LIST, [], signal);
 }
 
-export async function listCategories(db: Database): Promise<CategoryRow[]> {
-  return (await db.Category.findAll({ ...withCount(db), order: [[fn('lower', col('name')), 'ASC'], ['id', 'ASC']] })) as unknown as CategoryRow[];
-}
-
-export async function getCategoryById(db: Database, id: number): Promise<CategoryRow | null> {
-  return (await db.Category.findByPk(id, withCount(db))) as unknown as CategoryRow | null;
+export async function getCategoryById(db: Database, id: number, signal?: AbortSignal): Promise<CategoryRow | null> {
+  const [row] = await db.query<CategoryRow>(BY_ID, [id], signal);
+  return row ?? null;
 }
 
 async function counted(db: Database, category: Category, transaction: Transaction): Promise<CategoryRow> {

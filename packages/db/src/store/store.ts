@@ -69,10 +69,12 @@ interface RunnerOptions {
   settled?: () => void;
   /** Run a call again when it only collided with other writers (never inside a transaction that goes on). */
   retry?: boolean;
+  /** A write: once it succeeded, the primary's position (at or past its commit) is the request's (contract v1.3). */
+  commits?: boolean;
 }
 
 /** Runs one store call: bounded by `signal`, its outcome reported to the database's availability, failures classified. */
-function runner(db: Database, { started, settled, retry = false }: RunnerOptions = {}) {
+function runner(db: Database, { started, settled, retry = false, commits = false }: RunnerOptions = {}) {
   return async <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> => {
     started?.();
     const attempts = retry ? retried(work, signal) : work();
@@ -80,6 +82,7 @@ function runner(db: Database, { started, settled, retry = false }: RunnerOptions
     try {
       const result = await (signal ? abortable(running, signal) : running);
       db.report(undefined);
+      if (commits) await db.committed();
       return result;
     } catch (error) {
       db.report(error);
@@ -112,8 +115,11 @@ export function createCatalogStore(db: Database, feed: ChangeFeed = createChange
   const run = runner(db, { started: feed.heed, settled: feed.heed });
   // A write: once it settled, the change feed learns of it at once (here, and through NOTIFY elsewhere). Also when
   // its caller gave up first (a client that left, a deadline): the statement may still have committed.
-  const write = runner(db, { started: feed.heed, settled: feed.written, retry: true });
+  const write = runner(db, { started: feed.heed, settled: feed.written, retry: true, commits: true });
   const keyed = keyedWrites(db, undefined, write);
+  // Contract v1.3: the reads go through `reader` (replicas when configured, by the request's minimum position);
+  // writes, the feed, idempotency and reservations stay on `db`, the primary.
+  const reader = db.reader;
 
   return {
     products: {
@@ -129,12 +135,12 @@ export function createCatalogStore(db: Database, feed: ChangeFeed = createChange
           return { replayed: true, response: { ...outcome.response, body: 'category_name' in stored ? toProduct(withDates(stored)) : stored } };
         }),
       list: (filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
-        run(signal, async () => toPage(await products.getProductsWithFilters(db, filters, page, signal))),
+        run(signal, async () => toPage(await products.getProductsWithFilters(reader, filters, page, signal))),
       search: (q: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
-        run(signal, async () => toPage(await products.searchProducts(db, q, filters, page, signal))),
+        run(signal, async () => toPage(await products.searchProducts(reader, q, filters, page, signal))),
       byCategory: (category: string, filters: ProductFilters, page: PageOptions, signal?: AbortSignal) =>
-        run(signal, async () => orNull(await products.getProductsByCategory(db, category, filters, page, signal), toPage)),
-      byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await products.getProductById(db, id, signal), toProduct)),
+        run(signal, async () => orNull(await products.getProductsByCategory(reader, category, filters, page, signal), toPage)),
+      byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await products.getProductById(reader, id, signal), toProduct)),
       update: (id: number, patch: ProductPatch, signal?: AbortSignal, expectedVersion?: number) =>
         write(signal, async () => orNull(await products.updateProduct(db, id, patch, expectedVersion), toProduct)),
       changeQuantity: (id: number, change: QuantityChange, signal?: AbortSignal, expectedVersion?: number) =>
@@ -146,8 +152,8 @@ export function createCatalogStore(db: Database, feed: ChangeFeed = createChange
     },
     categories: {
       create: keyed.categories.create,
-      list: (signal?: AbortSignal) => run(signal, async () => (await categories.listCategories(db)).map(toCategory)),
-      byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await categories.getCategoryById(db, id), toCategory)),
+      list: (signal?: AbortSignal) => run(signal, async () => (await categories.listCategories(reader, signal)).map(toCategory)),
+      byId: (id: number, signal?: AbortSignal) => run(signal, async () => orNull(await categories.getCategoryById(reader, id, signal), toCategory)),
       update: (id: number, patch: CategoryPatch, signal?: AbortSignal, expectedVersion?: number) =>
         write(signal, async () => orNull(await categories.updateCategory(db, id, patch, expectedVersion), toCategory)),
       delete: (id: number, signal?: AbortSignal, expectedVersion?: number) => write(signal, () => categories.deleteCategory(db, id, expectedVersion)),
@@ -167,6 +173,7 @@ export function createCatalogStore(db: Database, feed: ChangeFeed = createChange
     /** Deletes idempotency keys past their 24 hours, in small batches; returns how many. */
     purgeIdempotencyKeys: () => run(undefined, () => purgeIdempotencyKeys(db)),
     ping: (timeoutMs: number) => db.ping(timeoutMs),
+    replicas: () => db.replicas(),
     migrationsPending: (timeoutMs: number) => hasPendingMigrations(db, timeoutMs),
   };
 }
