@@ -1,2 +1,2 @@
 /** The contract version this code implements; the SDK's version and the document's `info.version` follow it. */
-export const CONTRACT_VERSION = '1.2.0';
+export const CONTRACT_VERSION = '1.3.0';
