@@ -83,6 +83,8 @@ export interface SpawnedServer {
 export interface SpawnOptions {
   /** Serve this database (on a PostgreSQL the caller owns) instead of a fresh one on the shared test server. */
   databaseUrl?: string;
+  /** With `databaseUrl`: the database variables as given (a pooler, a direct URL, replicas), not `DATABASE_URL` alone. */
+  connection?: Record<string, string>;
 }
 
 /** The server's database variables for `url`: through the run's PgBouncer in transaction mode when there is one. */
@@ -97,9 +99,9 @@ async function databaseEnv(url: string, pooled: boolean, statementTimeoutMs: str
  * The server as its own process, from source (src/main.ts under tsx), on a fresh database: for what
  * only shows between two processes (resets on a real socket, node:cluster workers).
  */
-export async function spawnServer(env: Record<string, string> = {}, { databaseUrl }: SpawnOptions = {}): Promise<SpawnedServer> {
+export async function spawnServer(env: Record<string, string> = {}, { databaseUrl, connection: given }: SpawnOptions = {}): Promise<SpawnedServer> {
   const database = databaseUrl ? { url: databaseUrl, drop: () => Promise.resolve() } : await createTestDatabase(inject('adminUrl'));
-  const connection = await databaseEnv(database.url, !databaseUrl, env.DB_STATEMENT_TIMEOUT_MS);
+  const connection = given ?? (await databaseEnv(database.url, !databaseUrl, env.DB_STATEMENT_TIMEOUT_MS));
   const port = await freePort();
   const main = new URL('../src/main.ts', import.meta.url).pathname;
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
