@@ -37,7 +37,7 @@ interface Plan {
   all: string | null;
   /** The number of matches, when the dictionary knows it (a query of one word matching one name word). */
   known: number | null;
-  /** At least this many products match (a query of one word: its most frequent name word). */
+  /** At least this many products match (a query of one word: its most frequent name word; of two: its commoner pair). */
   least: number;
   /** A query of two letter words whose ranks 1–3 its word pairs serve. */
   pairs: Pairs | null;
@@ -110,7 +110,8 @@ function plan(x: Expansion, pairs: Pairs | null): Plan {
     branches,
     all: text(6),
     known: single?.length === 1 ? (counts.get(single[0]!) ?? 0) : null,
-    least: single ? Math.max(...single.map((word) => counts.get(word) ?? 0)) : 0,
+    // Every name holding either pair of two words matches.
+    least: single ? Math.max(...single.map((word) => counts.get(word) ?? 0)) : exact && pairs ? Math.max(pairs.inOrder, pairs.reversed) : 0,
     pairs: exact ? pairs : null,
   };
 }
