@@ -162,6 +162,36 @@ describe('words: order', () => {
     expect(order.slice(-2)).toEqual([newer, form]);
   });
 
+  // Without filters, two letter words are ranked through the names' word pairs: each rank read on its own, the total
+  // from the pairs' counts (a name holding both orders counted once).
+  it('ranks two words without filters the same way, pages them and counts each name once', async () => {
+    const anyOrder = await add('Гномик ксилофон');
+    const equal = await add('Ксилофон гномик');
+    const inOrder = await add('Ксилофон большой гномик');
+    const bothOrders = await add('Гномик ксилофон гномик');
+    const anyOrderNewer = await add('Гномик 7 синий ксилофон');
+    await add('Ксилофон синий');
+    const expected = [equal, bothOrders, inOrder, anyOrderNewer, anyOrder];
+    const page = await search({ q: 'ксилофон гномик', limit: 100 });
+    expect(page.items.map((item) => item.id)).toEqual(expected);
+    expect(page).toMatchObject({ total: 5, total_is_estimate: false });
+    expect(await search({ q: 'ксилофон гномик', count: 'exact' })).toMatchObject({ total: 5, total_is_estimate: false });
+    const reversed = await search({ q: 'гномик ксилофон', limit: 100 });
+    expect(reversed.items.map((item) => item.id)).toEqual([anyOrder, anyOrderNewer, bothOrders, inOrder, equal]);
+    const byCursor: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const next: Page = await search({ q: 'ксилофон гномик', limit: 2, ...(cursor ? { cursor } : {}) });
+      byCursor.push(...next.items.map((item) => item.id));
+      cursor = next.next_cursor;
+    } while (cursor);
+    expect(byCursor).toEqual(expected);
+    expect((await search({ q: 'ксилофон гномик', limit: 2, skip: 3 })).items.map((item) => item.id)).toEqual(expected.slice(3));
+    // A later rank (another form) follows the pairs' ranks, and the total counts it too.
+    const form = await add('Ксилофоны гномик');
+    expect(await search({ q: 'ксилофон гномик', limit: 100 })).toMatchObject({ items: [...expected, form].map((id) => ({ id })), total: 6 });
+  });
+
   it('pages through every rank by cursor and by skip without repeating or dropping a row, and sorts by sort_by when given', async () => {
     const all = await search({ q: 'ноутбук', limit: 100 });
     const byCursor: number[] = [];

@@ -25,7 +25,7 @@ async function dictionary(): Promise<{ maintained: Record<string, number>; count
   const read = async (sql: string) => Object.fromEntries((await select<{ word: string; n: number }>(sql)).map(({ word, n }) => [word, n]));
   return {
     maintained: await read('SELECT word, sum(n)::int AS n FROM search_word_counts GROUP BY word HAVING sum(n) <> 0'),
-    counted: await read('SELECT w AS word, count(*)::int AS n FROM products, unnest(catalog_words(name)) AS w GROUP BY w'),
+    counted: await read('SELECT w AS word, count(*)::int AS n FROM products, unnest(tsvector_to_array(catalog_word_vector(catalog_words(name)))) AS w GROUP BY w'),
   };
 }
 
@@ -48,6 +48,10 @@ describe('the dictionary of name words', () => {
     let state = await dictionary();
     expect(state.maintained).toEqual(state.counted);
     expect(state.maintained['ноутбук']).toBe(52);
+    // Each ordered pair of a name's distinct letter words, once per name: no pair with a number or a repeated word.
+    expect(state.maintained['>ноутбук lenovo']).toBe(1);
+    expect(state.maintained['>товар ноутбук']).toBe(50);
+    expect(Object.keys(state.maintained).filter((word) => word.startsWith('>')).sort()).toEqual(['>lenovo ideapad', '>ноутбук asus', '>ноутбук ideapad', '>ноутбук lenovo', '>товар ноутбук'].sort());
 
     await updateProduct(db, one.id, { name: 'Планшет Lenovo Tab' });
     await updateProduct(db, two.id, { price: 5 });
@@ -87,7 +91,7 @@ describe('the dictionary of name words', () => {
       await Promise.all([first.end(), second.end()]);
     }
     const state = await dictionary();
-    expect(state.maintained).toEqual({ общее: 3, слово: 3 });
+    expect(state.maintained).toEqual({ общее: 3, слово: 3, '>общее слово': 3 });
   });
 });
 

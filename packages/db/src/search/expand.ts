@@ -73,6 +73,31 @@ function positions(rows: Row[], src: Row['src']): QueryWords | null {
   return { words, terms };
 }
 
+// The two ordered pairs of a two-word query as the database forms them (none unless both are letter words), with the
+// dictionary's count of the names holding each: `catalog_word_pairs` decides, as it did for the names.
+const PAIRS = `
+  SELECT p.w AS pair, coalesce((SELECT sum(k.n) FROM search_word_counts k WHERE k.word = p.w), 0)::float8 AS n
+  FROM unnest(catalog_word_pairs($1::text[]) || catalog_word_pairs($2::text[])) WITH ORDINALITY AS p (w, i) ORDER BY p.i`;
+const PAIRS_STATEMENT: NamedStatement = { name: 'tradeos_search_pairs', text: PAIRS };
+
+/** A query of two distinct letter words: its words' pairs (`>a b`, `>b a`) and how many names hold each. */
+export interface Pairs {
+  forward: string;
+  backward: string;
+  inOrder: number;
+  reversed: number;
+}
+
+/** The pairs of `q`'s two words, or null when `q` is not two distinct letter words. */
+export async function pairsOf(db: Database, q: QueryWords, signal?: AbortSignal): Promise<Pairs | null> {
+  const [a, b] = q.words;
+  if (q.words.length !== 2 || a === b) return null;
+  const rows = await db.query<{ pair: string; n: number }>(PAIRS_STATEMENT, [[a, b], [b, a]], signal);
+  const [forward, backward] = rows;
+  if (rows.length !== 2 || !forward || !backward) return null;
+  return { forward: forward.pair, backward: backward.pair, inOrder: forward.n, reversed: backward.n };
+}
+
 export async function expand(db: Database, q: string, signal?: AbortSignal): Promise<Expansion> {
   const twin = switchLayout(q);
   const rows = await db.query<Row>(STATEMENT, [q, twin === q ? null : twin], signal);

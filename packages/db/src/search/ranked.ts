@@ -7,7 +7,7 @@ import { EXACT_COUNT_LIMIT, INT32_MAX, type PageOptions, type ProductFilters } f
 import type { Database } from '../connection/database.js';
 import { decodeCursor, encodeCursor, fingerprint } from '../store/cursor.js';
 import { escapeLike, filterConditions, getProductsWithFilters, sql, type Conditions, type ProductPage, type ProductRow } from '../store/products.js';
-import { expand, type Expansion } from './expand.js';
+import { expand, pairsOf, type Expansion, type Pairs } from './expand.js';
 import { conjunction, either, termsUpTo, upperBound, type MatchRank } from './words.js';
 
 /** A list filter only a words search sets: a tsquery over `product_words.words`. */
@@ -37,8 +37,10 @@ interface Plan {
   all: string | null;
   /** The number of matches, when the dictionary knows it (a query of one word matching one name word). */
   known: number | null;
-  /** At least this many products match (a query of one word: its most frequent name word). */
+  /** At least this many products match (a query of one word: its most frequent name word; of two: its commoner pair). */
   least: number;
+  /** A query of two letter words whose ranks 1–3 its word pairs serve. */
+  pairs: Pairs | null;
 }
 
 const walkOrSort = (rows: number) => (rows > BITMAP_ROWS ? 's.id DESC' : 's.id + 0 DESC');
@@ -48,16 +50,23 @@ const constant = (rank: number) => () => String(rank);
  * Ranks 1–3: the name equal to `q`, then every word exactly in `q`'s order, then in any order. For one word, the
  * equal names (btree on `name_words`), then the rest. For more, one read of the exact matches ordered by a CASE:
  * which names hold the words in order only the names tell, so a branch per rank could walk the whole key to find
- * none. That read visits every exact match anyway, so it also counts them (see `statement`).
+ * none. That read visits every exact match anyway, so it also counts them (see `statement`). Two letter words are
+ * the exception: the names' pair lexemes tell the order (`>a b`: `a` before `b`), each rank a branch of its own.
  */
-function exactBranches(x: Expansion, exact: string, counts: Map<string, number>): Branch[] {
+function exactBranches(x: Expansion, exact: string, counts: Map<string, number>, pairs: Pairs | null): Branch[] {
   const name = x.q.words.join(' ');
   const ordered = [...new Set(x.q.words)];
   const matches = (bind: Bind) => `s.words @@ ${bind(exact)}::tsquery`;
+  const equal: Branch = { rank: constant(1), low: 1, high: 1, where: (bind) => [`s.name_words = ${bind(name)}`], order: 's.id DESC' };
   if (ordered.length === 1) {
+    return [equal, { rank: constant(2), low: 2, high: 2, where: (bind) => [matches(bind), `s.name_words <> ${bind(name)}`], order: walkOrSort(counts.get(ordered[0]!) ?? 0) }];
+  }
+  if (pairs) {
+    const [forward, backward] = [conjunction([[pairs.forward]]), conjunction([[pairs.backward]])];
     return [
-      { rank: constant(1), low: 1, high: 1, where: (bind) => [`s.name_words = ${bind(name)}`], order: 's.id DESC' },
-      { rank: constant(2), low: 2, high: 2, where: (bind) => [matches(bind), `s.name_words <> ${bind(name)}`], order: walkOrSort(counts.get(ordered[0]!) ?? 0) },
+      equal,
+      { rank: constant(2), low: 2, high: 2, where: (bind) => [`s.words @@ ${bind(forward)}::tsquery`, `s.name_words <> ${bind(name)}`], order: walkOrSort(pairs.inOrder) },
+      { rank: constant(3), low: 3, high: 3, where: (bind) => [`s.words @@ ${bind(`${backward} & !${forward}`)}::tsquery`], order: walkOrSort(pairs.reversed) },
     ];
   }
   // Names hold single spaces between words; doubled, `% a % b %` also finds neighbours.
@@ -72,7 +81,7 @@ function laterBranch(rank: 4 | 5 | 6, previous: string | null, current: string, 
   return { rank: constant(rank), low: rank, high: rank, where: (bind) => [`s.words @@ ${bind(query)}::tsquery`], order: walkOrSort(rows) };
 }
 
-function plan(x: Expansion): Plan {
+function plan(x: Expansion, pairs: Pairs | null): Plan {
   const counts = new Map<string, number>();
   for (const terms of [...x.q.terms, ...(x.twin?.terms ?? [])]) for (const term of terms) counts.set(term.word, term.n);
   const sum = (words: string[]) => words.reduce((total, word) => total + (counts.get(word) ?? 0), 0);
@@ -85,7 +94,7 @@ function plan(x: Expansion): Plan {
     return either(own ? conjunction(own) : null, switched ? conjunction(switched) : null);
   };
   const exact = text(3);
-  const branches = exact ? exactBranches(x, exact, counts) : [];
+  const branches = exact ? exactBranches(x, exact, counts, pairs) : [];
   for (const rank of [4, 5, 6] as const) {
     const previous = text((rank - 1) as 3 | 4 | 5);
     const current = text(rank);
@@ -101,14 +110,19 @@ function plan(x: Expansion): Plan {
     branches,
     all: text(6),
     known: single?.length === 1 ? (counts.get(single[0]!) ?? 0) : null,
-    least: single ? Math.max(...single.map((word) => counts.get(word) ?? 0)) : 0,
+    // Every name holding either pair of two words matches.
+    least: single ? Math.max(...single.map((word) => counts.get(word) ?? 0)) : exact && pairs ? Math.max(pairs.inOrder, pairs.reversed) : 0,
+    pairs: exact ? pairs : null,
   };
 }
 
 type Counting = NonNullable<PageOptions['count']>;
 type Found = ProductRow & { total: number | null; rank: number | null };
-/** How the statement counts: not at all, the dictionary's count, within the one branch's read, or a count capped past EXACT_COUNT_LIMIT or not. */
-type Total = { none: true } | { known: number } | { windowed: true } | { capped: boolean };
+/**
+ * How the statement counts: not at all, the dictionary's count, the dictionary's counts of two pairs less the names
+ * holding both, within the one branch's read, or a count capped past EXACT_COUNT_LIMIT or not.
+ */
+type Total = { none: true } | { known: number } | { pairs: Pairs } | { windowed: true } | { capped: boolean };
 
 /** The statement's parts shared by the page and its count: the filters' conditions and what to read. */
 function base(db: Database, filters: ProductFilters): { where: Conditions; from: string; conditions: string[]; joined: boolean } {
@@ -121,6 +135,11 @@ function base(db: Database, filters: ProductFilters): { where: Conditions; from:
 function totalSql(total: Total, all: string, parts: ReturnType<typeof base>): string {
   if ('none' in total) return 'SELECT NULL::int AS total';
   if ('known' in total) return `SELECT ${parts.where.bind(total.known)}::int AS total`;
+  if ('pairs' in total) {
+    const { forward, backward, inOrder, reversed } = total.pairs;
+    const both = `SELECT count(*) FROM product_words s WHERE s.words @@ ${parts.where.bind(`${conjunction([[forward]])} & ${conjunction([[backward]])}`)}::tsquery`;
+    return `SELECT (${parts.where.bind(inOrder + reversed)}::int - (${both}))::int AS total`;
+  }
   if ('windowed' in total) return 'SELECT coalesce(max(w.total), 0)::int AS total FROM w';
   const matches = `SELECT FROM ${parts.from} WHERE ${[...parts.conditions, `s.words @@ ${parts.where.bind(all)}::tsquery`].join(' AND ')}`;
   return total.capped ? `SELECT count(*)::int AS total FROM (${matches} LIMIT ${EXACT_COUNT_LIMIT + 1}) capped` : `SELECT count(*)::int AS total FROM (${matches}) matched`;
@@ -174,6 +193,8 @@ function totalOf(plan: Plan, count: Counting, filters: ProductFilters, after: un
   // More matches than an estimate counts exactly, for certain: the planner's estimate follows, without a count.
   if (count === 'estimated' && plan.least > EXACT_COUNT_LIMIT && !filtered) return { none: true };
   if (plan.known !== null && !filtered) return { known: plan.known };
+  // Ranks 1–3 from the pairs, and no later rank: every match holds one of the two pairs.
+  if (plan.pairs && !filtered && plan.branches.every((branch) => branch.high <= 3)) return { pairs: plan.pairs };
   if (plan.branches.length === 1 && plan.branches[0]!.high > plan.branches[0]!.low && after === undefined) return { windowed: true };
   return { capped: count === 'estimated' };
 }
@@ -186,7 +207,10 @@ export async function searchWords(db: Database, q: string, filters: ProductFilte
   const count = options.count ?? 'estimated';
   const print = fingerprint([q, filters, 'words']);
   const after = options.cursor === undefined || options.sortBy ? undefined : (decodeCursor(options.cursor, print, ['integer', 'integer']) as number[]);
-  const found = plan(await expand(db, q, signal));
+  const expansion = await expand(db, q, signal);
+  // The pairs serve the ranked order without other filters (with them, one read of the exact matches, as before).
+  const unfiltered = !options.sortBy && Object.values(filters).every((value) => value === undefined);
+  const found = plan(expansion, unfiltered && termsUpTo(expansion.q, 1) ? await pairsOf(db, expansion.q, signal) : null);
   if (found.all === null) return { rows: [], total: count === 'none' ? null : 0, nextCursor: null };
   if (options.sortBy) return getProductsWithFilters(db, { ...filters, words: found.all }, { ...options, count }, signal);
   const total = totalOf(found, count, filters, after);
