@@ -136,7 +136,8 @@ describe('the packed SDK', () => {
         };
         await tsc(consumers[versions], 'typescript-5.9', ['-p', 'tsconfig.nodenext.json']);
         await tsc(consumers[versions], 'typescript-5.9', ['-p', 'tsconfig.json'], join(consumers[versions], 'commonjs'));
-      });
+        // Two TypeScript compiles: about a minute on a quiet machine, several on one whose cores are busy.
+      }, 600_000);
       afterAll(() => close());
 
       it('works from ESM: typed pages, contract errors', async () => {
