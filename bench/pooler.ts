@@ -2,7 +2,8 @@
  * `pnpm bench` with BENCH_POOLER=1: W1 through PgBouncer in transaction mode (contract v1.3), beside W1 direct in the
  * same run. A second server process, configured as a deployment behind the pooler would be (DATABASE_POOLER=
  * transaction, DATABASE_DIRECT_URL for the feed), serves the same database through PgBouncer 1.18 (tooling/cluster).
- * The price it shows: one more hop, and each statement parsed and planned every time (no named statements).
+ * The price it shows: one more hop, and no named statements (W1's read is a call of a PL/pgSQL function instead, whose
+ * query each server connection plans once: migration 2026.12.06T23.00.00).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

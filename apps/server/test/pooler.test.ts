@@ -4,9 +4,9 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createProduct, DataError, freePort, getProductById, type Database } from '@tradeos/db';
+import { createDatabase, createProduct, DataError, freePort, getProductById, type Database } from '@tradeos/db';
 import { useEmptyDatabase } from '@tradeos/db/fixture';
-import { createMigratedDatabase } from '@tradeos/db/testing';
+import { createMigratedDatabase, pooledDatabase } from '@tradeos/db/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startPgBouncer, type PgBouncer } from '../../../tooling/cluster/pgbouncer.js';
@@ -180,6 +180,72 @@ describe('behind PgBouncer in transaction mode, two server connections', () => {
   it("bounds a statement by the role's or database's setting, sent as no startup parameter", async () => {
     await expect(handle.db.query('SELECT pg_sleep(10)')).rejects.toMatchObject({ code: '57014' });
     expect(bouncer.output()).not.toContain('unsupported startup parameter');
+  });
+});
+
+describe('the by-id read behind PgBouncer in transaction mode: a PL/pgSQL function, planned once per server connection', () => {
+  let bouncer: PgBouncer;
+  let direct: { db: Database; drop: () => Promise<void> };
+  let pooled: Database;
+  // The pooled reads of this block, each one call of the function.
+  let reads = 0;
+  const read = (id: number) => {
+    reads += 1;
+    return getProductById(pooled, id);
+  };
+
+  beforeAll(async () => {
+    direct = await createMigratedDatabase(inject('adminUrl'));
+    // Counted calls of PL/pgSQL functions, on every server connection PgBouncer opens (none is open yet: it starts after).
+    const name = pg.escapeIdentifier(decodeURIComponent(new URL(direct.db.url).pathname.slice(1)));
+    await direct.db.query(`ALTER DATABASE ${name} SET track_functions = 'pl'`);
+    bouncer = await bouncerFor(1);
+    pooled = createDatabase(await pooledDatabase(direct.db.url, bouncer.through(inject('adminUrl')), 2_000));
+  });
+  afterAll(async () => {
+    await pooled?.close();
+    await direct?.drop();
+    await bouncer?.stop();
+  });
+
+  it('returns the row of the plain statement (category, version, units reserved now) and null for no product', async () => {
+    const [category] = await direct.db.query<{ id: number }>(`INSERT INTO categories (name) VALUES ('Пулер') RETURNING id`);
+    const held = await createProduct(direct.db, { name: 'Держится', price: 12.3, quantity: 10, sku: 'POOL-HELD', description: 'Описание', category_id: category!.id });
+    const plain = await createProduct(direct.db, { name: 'Свободен', price: 0 });
+    await direct.db.query(`UPDATE products SET quantity = 9 WHERE id = $1`, [held.id]);
+    const reserve = async (quantity: number, heldFor: string) => {
+      const [reservation] = await direct.db.query<{ id: string }>(`INSERT INTO reservations (expires_at) VALUES (date_trunc('milliseconds', now() + interval '1 hour')) RETURNING id`);
+      await direct.db.query(`INSERT INTO reservation_items (reservation_id, product_id, quantity, held_until) VALUES ($1, $2, $3, now() + $4::interval)`, [reservation!.id, held.id, quantity, heldFor]);
+    };
+    await reserve(3, '1 hour');
+    await reserve(2, '1 hour');
+    await reserve(4, '-1 second');
+    const viaFunction = await read(held.id);
+    expect(viaFunction).toEqual(await getProductById(direct.db, held.id));
+    expect(viaFunction).toMatchObject({ reserved: 5, version: 2, quantity: 9, category_name: 'Пулер', price: '12.30' });
+    expect(Object.keys(viaFunction!)).toEqual(Object.keys((await getProductById(direct.db, held.id))!));
+    expect(await read(plain.id)).toEqual(await getProductById(direct.db, plain.id));
+    expect(await read(plain.id)).toMatchObject({ reserved: 0, category_name: null });
+    expect(await read(plain.id + 1_000)).toBeNull();
+  });
+
+  it('calls the function for each read in pooler mode, and only then', async () => {
+    const created = await createProduct(direct.db, { name: 'Считается', price: 1 });
+    const calls = async () => {
+      const [row] = await direct.db.query<{ calls: number }>(`SELECT coalesce(sum(calls), 0)::int AS calls FROM pg_stat_user_functions WHERE funcname = 'catalog_product_by_id'`);
+      return row!.calls;
+    };
+    for (let again = 0; again < 3; again += 1) expect((await read(created.id))?.name).toBe('Считается');
+    // Direct reads (the named SELECT) call nothing, on connections opened after track_functions was set too.
+    const unpooled = createDatabase({ url: direct.db.url });
+    try {
+      for (let again = 0; again < 3; again += 1) expect((await getProductById(unpooled, created.id))?.name).toBe('Считается');
+    } finally {
+      await unpooled.close();
+    }
+    // A server process reports its counts once idle (at most ten seconds on): then exactly one call per pooled read.
+    await until(async () => (await calls()) >= reads, 'the pooled reads to be counted');
+    expect(await calls()).toBe(reads);
   });
 });
 

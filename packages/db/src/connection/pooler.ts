@@ -6,7 +6,8 @@
  * - **No named statements.** A named statement is prepared on the server connection that parsed it; PgBouncer 1.18
  *   (Debian 12's) has no prepared-statement support, so the next Bind of that name on another server connection
  *   fails with `prepared statement "…" does not exist`. Every statement goes unnamed (parsed and bound in one round
- *   trip, which PgBouncer keeps on one server connection).
+ *   trip, which PgBouncer keeps on one server connection). The by-id read, W1, calls a PL/pgSQL function instead of
+ *   sending its SELECT (`store/products.ts`): PL/pgSQL keeps its query's plan per server connection.
  * - **No session state.** No startup parameter PgBouncer refuses (pg sends `statement_timeout` as one: PgBouncer
  *   answers `unsupported startup parameter`), and no `SET` outside a transaction (Sequelize runs `SET
  *   client_min_messages` and `SET TIME ZONE` on each new connection unless told not to). The server-side statement
