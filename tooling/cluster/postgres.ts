@@ -59,6 +59,15 @@ const SETTINGS = [
 ];
 
 /** One server of the cluster, on its own port and data directory. */
+/** Polls `check` until it holds; fails with `what` after a generous deadline (never a fixed sleep). */
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export class PostgresNode {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();

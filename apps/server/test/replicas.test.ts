@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openClusterDatabase, startCluster, type Cluster } from '../../../tooling/cluster/postgres.js';
+import { openClusterDatabase, startCluster, until, type Cluster } from '../../../tooling/cluster/postgres.js';
 import { createDatabase } from '@tradeos/db';
 import { buildApp } from '../src/app.js';
 import { call, spawnServer } from './helpers.js';
@@ -16,14 +16,6 @@ let cluster: Cluster;
 let database: Awaited<ReturnType<typeof openClusterDatabase>>;
 let app: ReturnType<typeof buildApp>;
 let base: string;
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const health = async () => (await call(base, 'GET', '/health')).body as { status: string; replicas?: { healthy: number; total: number } };
 

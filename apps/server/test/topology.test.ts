@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, withDatabaseName } from '@tradeos/db/testing';
 import { startPgBouncer, type PgBouncer } from '../../../tooling/cluster/pgbouncer.js';
-import { startCluster, type Cluster } from '../../../tooling/cluster/postgres.js';
+import { startCluster, until, type Cluster } from '../../../tooling/cluster/postgres.js';
 import { call, spawnServer, type SpawnedServer } from './helpers.js';
 
 let cluster: Cluster;
@@ -36,14 +36,6 @@ function balance(bases: string[]): Server {
     });
     incoming.pipe(upstream);
   });
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 beforeAll(async () => {

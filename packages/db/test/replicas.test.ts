@@ -4,7 +4,7 @@
  * positions for read your writes, the primary down.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../../../tooling/cluster/postgres.js';
+import { startCluster, until, type Cluster } from '../../../tooling/cluster/postgres.js';
 import { ConfigError, loadDatabaseConfig } from '../src/config.js';
 import { createDatabase, type Database } from '../src/connection/database.js';
 import { formatPosition, parsePosition, withPositions, type PositionContext } from '../src/connection/positions.js';
@@ -14,15 +14,6 @@ import { createTestDatabase, withDatabaseName } from '../src/testing.js';
 let cluster: Cluster;
 let db: Database;
 let replicaUrl: string;
-
-/** Polls `check` until it holds; fails with `what` after a generous deadline (never a fixed sleep). */
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** True when the statement ran on a standby. */
 const onReplica = async (database: Database = db) => (await database.read<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby'))[0]!.standby;
