@@ -9,7 +9,7 @@ import { createDatabase } from '@tradeos/db';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replicaFamilies } from '../src/metrics.js';
-import { call, spawnServer, startServer, type LiveServer, type SpawnedServer } from './helpers.js';
+import { call, sameDatabase, spawnServer, startServer, type LiveServer, type SpawnedServer } from './helpers.js';
 
 interface Sample {
   name: string;
@@ -160,7 +160,7 @@ describe('GET /metrics, one process', () => {
     expect(valueOf(after, 'catalog_http_request_duration_seconds_count', { route: '/events/stream', method: 'GET' })).toBeUndefined();
 
     // An open transaction that wrote an event holds the horizon below its id; an event committed after it waits.
-    const writer = createDatabase({ url: server.db.url });
+    const writer = createDatabase(sameDatabase(server.db));
     const open = await writer.sequelize.transaction();
     try {
       await writer.sequelize.query('UPDATE products SET quantity = quantity + 1 WHERE id = 1', { transaction: open });
