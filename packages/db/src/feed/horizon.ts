@@ -15,6 +15,16 @@
  * above M. Not sound for two-phase commit (PREPARE TRANSACTION), which the catalog does not use, nor for an identity
  * sequence that caches values in each session (CACHE > 1; the migration keeps the default, 1).
  *
+ * The horizon handed out is not M itself but the newest event committed at or below it (read after W ended). A
+ * sequence's values are durable only once WAL past them is flushed, which a commit does and a rollback does not: after
+ * a crash (an immediate shutdown, a killed postmaster) PostgreSQL hands out again the ids of transactions that never
+ * committed. A horizon at M, past such an id, would let every follower step over the event that takes it after the
+ * restart. A committed event's id is never handed out again, so neither is any id at or below the horizon. Reads
+ * that wait for their writes compare with M (`settled`), which a rolled-back id still moves on. After a reconnect the
+ * thread starts over from the horizon: candidates and M read before a restart name transactions and ids that mean
+ * nothing after it. (The catalog's writers commit with `synchronous_commit` on; one that turned it off could have a
+ * committed event lost by a crash after a follower received it.)
+ *
  * An earlier horizon waited for every transaction running at a snapshot taken after M (pg_current_snapshot's xip),
  * writer of an event or not, and each tick took an xid to bound it: a transaction left open that had written
  * nothing of the feed's (a report, a job on other tables) held every subscriber back, and a busy feed used up a few
@@ -60,10 +70,14 @@ export interface Advance {
  */
 export type ToHorizon = { kind: 'written' } | { kind: 'followers'; present: boolean } | { kind: 'sync'; id: number } | { kind: 'close' };
 
-/** Messages from the thread: the first horizon, each advance, a failure of its connection, and its end. */
+/**
+ * Messages from the thread: the first horizon, each advance, each new `settled` (every id up to it is final, committed
+ * or not: a sync's `through` is covered once `settled` reaches it), a failure of its connection, and its end.
+ */
 export type FromHorizon =
-  | { kind: 'ready'; horizon: bigint }
+  | { kind: 'ready'; horizon: bigint; settled: bigint }
   | ({ kind: 'advance' } & Advance)
+  | { kind: 'settled'; through: bigint }
   /** Every sync up to `id` is answered: the events of writes that settled before it asked are all <= `through`. */
   | { kind: 'synced'; id: number; through: bigint }
   | { kind: 'error'; name: string; message: string; code: string | undefined }
@@ -126,7 +140,9 @@ function settle(candidates: Candidate[], reading: Reading, horizon: bigint): { s
 class Horizon {
   private client: pg.Client | undefined;
   private closed = false;
+  // The newest committed event at or below `settled` (what readers may serve), and the id up to which all are final.
   private horizon: bigint;
+  private settled: bigint;
   private ready = false;
   private followers = false;
   private candidates: Candidate[] = [];
@@ -144,6 +160,7 @@ class Horizon {
     private readonly settings: HorizonSettings,
   ) {
     this.horizon = settings.horizon;
+    this.settled = settings.horizon;
     // Fallback for writers that send no NOTIFY (psql, the import CLI): the horizon is checked every `pollMs` anyway.
     this.poll = setInterval(() => this.requestTick(), settings.pollMs);
     port.on('message', (message: ToHorizon) => this.heard(message));
@@ -207,16 +224,37 @@ class Horizon {
       this.syncAnswered = answering;
       this.post({ kind: 'synced', id: answering, through: reading.through });
     }
-    const { settled, waiting } = settle(this.candidates, reading, this.horizon);
+    const { settled, waiting } = settle(this.candidates, reading, this.settled);
     this.candidates = waiting;
     const first = this.horizon < 0n;
-    if (first) this.horizon = settled;
-    else if (settled > this.horizon) this.advance(settled, reading.ahead);
+    if (first || settled > this.settled) {
+      const newest = await this.newestCommitted(connection, settled, reading.ahead);
+      this.settled = settled;
+      if (first) this.horizon = newest;
+      else if (newest > this.horizon) this.advance(newest, reading.ahead);
+      if (!first) this.post({ kind: 'settled', through: settled });
+    }
     // The first horizon stands on a settled candidate: at once when nothing of it was pending, else a tick later.
     if (!this.ready && (!first || !this.candidates.length)) {
       this.ready = true;
-      this.post({ kind: 'ready', horizon: this.horizon });
+      this.post({ kind: 'ready', horizon: this.horizon, settled: this.settled });
     }
+  }
+
+  /**
+   * The newest committed event in (horizon, settled], or the horizon when there is none: from the events read ahead
+   * when they reach past `settled`, else by a query (one index probe). Either snapshot is later than the writers that
+   * settled `settled`, so each event of theirs that committed is in it.
+   */
+  private async newestCommitted(connection: pg.Client, settled: bigint, ahead: EventRow[] | undefined): Promise<bigint> {
+    const floor = this.horizon < 0n ? 0n : this.horizon;
+    if (settled <= floor) return floor;
+    if (ahead !== undefined && (ahead.length <= FANOUT_MAX || BigInt(ahead.at(-1)!.id) > settled)) {
+      const within = ahead.filter((row) => BigInt(row.id) <= settled);
+      return within.length ? BigInt(within.at(-1)!.id) : floor;
+    }
+    const { rows } = await connection.query<{ id: string | null }>('SELECT max(id)::text AS id FROM events WHERE id > $1 AND id <= $2', [String(floor), String(settled)]);
+    return rows[0]?.id ? BigInt(rows[0].id) : floor;
   }
 
   /** Moves the horizon to `to`, with the events up to it (all of them, or none when too many). */
@@ -297,6 +335,12 @@ class Horizon {
       return;
     }
     this.client = connection;
+    // Start over from the horizon: what was read before the connection went may predate a restart of PostgreSQL.
+    this.candidates = [];
+    if (this.settled !== this.horizon) {
+      this.settled = this.horizon;
+      if (this.ready) this.post({ kind: 'settled', through: this.settled });
+    }
     // Anything committed while the connection was down is caught up by this first tick.
     this.requestTick();
   }

@@ -21,8 +21,13 @@ function startThread(settings: HorizonSettings, port: MessagePort): Worker {
 }
 
 export class HorizonThread {
-  /** The id up to which every event is committed or rolled back for good, as this process last heard; -1: not yet known. */
+  /**
+   * The newest committed event below which none can still appear, as this process last heard (what readers may
+   * serve); -1: not yet known.
+   */
   horizon = -1n;
+  /** The id up to which every event is committed or rolled back for good (at or above the horizon): what a sync waits for. */
+  private settled = -1n;
   private thread: Worker | undefined;
   private port: MessagePort | undefined;
   private started = false;
@@ -50,12 +55,14 @@ export class HorizonThread {
   private heard(message: FromHorizon): void {
     if (message.kind === 'ready') {
       if (message.horizon > this.horizon) this.horizon = message.horizon;
+      this.settle(message.settled);
       this.resolveFirst();
     } else if (message.kind === 'advance') {
       if (message.to <= this.horizon) return;
       this.horizon = message.to;
-      for (const waiter of this.horizonWaiters) if (waiter.through <= this.horizon) waiter.reached();
       for (const listener of this.listeners) listener(message);
+    } else if (message.kind === 'settled') {
+      this.settle(message.through);
     } else if (message.kind === 'synced') {
       for (const waiter of this.syncWaiters) if (waiter.id <= message.id) waiter.answered(message.through);
     } else if (message.kind === 'error') {
@@ -63,6 +70,12 @@ export class HorizonThread {
     } else {
       this.resolveClosed();
     }
+  }
+
+  /** Every id up to `through` is final (the thread sends a lower one after it reconnects): wakes the syncs it covers. */
+  private settle(through: bigint): void {
+    this.settled = through;
+    for (const waiter of this.horizonWaiters) if (waiter.through <= through) waiter.reached();
   }
 
   /**
@@ -80,6 +93,8 @@ export class HorizonThread {
   /** Starts the thread; should it ever end unasked, a new one goes on from the horizon this one reached. */
   private spawn(): void {
     const channel = new MessageChannel();
+    // The new thread starts over from the horizon, as one that reconnects does.
+    this.settled = this.horizon;
     const current = startThread({ ...this.settings, horizon: this.horizon }, channel.port2);
     this.thread = current;
     this.port = channel.port1;
@@ -142,7 +157,7 @@ export class HorizonThread {
         id,
         answered: (through: bigint) => {
           this.syncWaiters.delete(waiter);
-          if (through <= this.horizon) return done();
+          if (through <= this.settled) return done();
           target.through = through;
           this.horizonWaiters.add(target);
         },
