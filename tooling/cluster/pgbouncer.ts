@@ -23,6 +23,8 @@ export interface PgBouncerOptions {
   /** Server connections per database and role. */
   poolSize?: number;
   maxClientConnections?: number;
+  /** How long a client's statement may wait for a server connection before PgBouncer ends it (`query_wait_timeout`; 120 s). */
+  queryWaitTimeoutS?: number;
 }
 
 export interface PgBouncer {
@@ -57,6 +59,7 @@ auth_file = ${join(dir, 'userlist.txt')}
 pool_mode = ${options.poolMode ?? 'transaction'}
 default_pool_size = ${options.poolSize ?? 20}
 max_client_conn = ${options.maxClientConnections ?? 2000}
+query_wait_timeout = ${options.queryWaitTimeoutS ?? 120}
 server_login_retry = 1
 log_connections = 0
 log_disconnections = 0

@@ -31,7 +31,7 @@ describe('docker-compose.scale.yml', () => {
     const replica = [...(services.replica?.entrypoint ?? []), ...(services.replica?.command ?? [])].join(' ');
     expect(replica).toMatch(/pg_basebackup -h primary -U catalog -D "\$\$PGDATA" -R -X stream/);
     expect(services.replica?.user).toBe('postgres');
-    expect(services.pgbouncer?.environment).toMatchObject({ DB_HOST: 'primary', POOL_MODE: 'transaction' });
+    expect(services.pgbouncer?.environment).toMatchObject({ DB_HOST: 'primary', POOL_MODE: 'transaction', QUERY_WAIT_TIMEOUT: '2' });
   });
 
   it('points each instance at PgBouncer for requests, the primary for sessions, the replica for reads', async () => {

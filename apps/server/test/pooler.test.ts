@@ -183,6 +183,64 @@ describe('behind PgBouncer in transaction mode, two server connections', () => {
   });
 });
 
+describe('a busy pooler (contract v1.3: time spent waiting in a pooler counts)', () => {
+  let bouncer: PgBouncer;
+  let handle: { db: Database; drop: () => Promise<void> };
+  let server: Awaited<ReturnType<typeof startServer>>;
+
+  beforeAll(async () => {
+    // One server connection, and PgBouncer's query_wait_timeout set (as the README says) near the acquire timeout.
+    bouncer = await startPgBouncer({ host: admin.hostname, port: Number(admin.port || 5432), users: [decodeURIComponent(admin.username)], poolSize: 1, queryWaitTimeoutS: 1 });
+    handle = await createMigratedDatabase(inject('adminUrl'), {}, bouncer.through(inject('adminUrl')));
+    server = await startServer({ db: handle.db });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await handle?.drop();
+    await bouncer?.stop();
+  });
+
+  it('is a 503 with Retry-After saying it is busy, nothing is written, /health stays 200; then it serves again', async () => {
+    const created = await call(server.base, 'POST', '/products', { name: 'Ждёт пулер', price: 1 });
+    expect(created.status).toBe(201);
+    const { id } = created.body as { id: number };
+    const holder = await stranger(handle.db.url);
+    try {
+      // The pooler's one server connection, held by a stranger's transaction.
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1');
+      for (const [method, path, body] of [['GET', `/products/${id}`], ['POST', '/products', { name: 'Не создан', price: 1 }]] as const) {
+        const busy = await call(server.base, method, path, body);
+        expect(busy.status, `${method} ${path}`).toBe(503);
+        expect(busy.headers.get('retry-after'), `${method} ${path}`).toBe('1');
+        expect(busy.body).toEqual({ code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/busy.*nothing was changed/) as string });
+      }
+      const rpc = await fetch(`${server.base}/trpc/products.byId?input=${encodeURIComponent(JSON.stringify({ id }))}`);
+      expect(rpc.status).toBe(503);
+      expect(rpc.headers.get('retry-after')).toBe('1');
+      const health = await call(server.base, 'GET', '/health');
+      expect(health.status).toBe(200);
+      expect(health.body).toMatchObject({ status: 'ok', database: 'connected' });
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    expect((await call(server.base, 'GET', `/products/${id}`)).status).toBe(200);
+    const [{ n }] = (await handle.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM products WHERE name = 'Не создан'`)) as [{ n: number }];
+    expect(n).toBe(0);
+  });
+
+  it('is down once the pooler is: /health 503 disconnected, and a 503 without Retry-After', async () => {
+    await bouncer.stop();
+    const health = await call(server.base, 'GET', '/health');
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ database: 'disconnected' });
+    const down = await call(server.base, 'GET', '/products');
+    expect(down.status).toBe(503);
+    expect(down.headers.get('retry-after')).toBeNull();
+  });
+});
+
 describe('the by-id read behind PgBouncer in transaction mode: a PL/pgSQL function, planned once per server connection', () => {
   let bouncer: PgBouncer;
   let direct: { db: Database; drop: () => Promise<void> };

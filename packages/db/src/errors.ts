@@ -135,10 +135,15 @@ export function versionMismatch(entity: 'Product' | 'Category' | 'Reservation', 
   return new DataError('version_mismatch', `${entity} ${id} is at version ${current}, not ${expected}; nothing changed`);
 }
 
-/** True when the call only waited too long for a connection of a full pool (Sequelize's or pg's): busy, not down. */
+/**
+ * True when the call only waited too long for a connection of a full pool: Sequelize's, pg's, or a transaction
+ * pooler's (PgBouncer's `query_wait_timeout`, a FATAL 08P01 sent before the statement reached a server): busy, not
+ * down, and nothing was attempted.
+ */
 export function isPoolWait(error: unknown): boolean {
   for (const current of chain(error)) {
     if (current.name === 'SequelizeConnectionAcquireTimeoutError' || current.message === 'timeout exceeded when trying to connect') return true;
+    if (current.code === '08P01' && current.message === 'query_wait_timeout') return true;
   }
   return false;
 }

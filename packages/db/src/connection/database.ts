@@ -23,7 +23,8 @@
  * either (see above), and the control pool exists to stay free. So three: at most `2 * max + 1` connections a process.
  *
  * Behind PgBouncer in transaction mode (`DATABASE_POOLER=transaction`) the same pools send no named statement and
- * keep no session state; what needs a session of its own goes to `directUrl` (`pooler.ts` says what and why).
+ * keep no session state; what needs a session of its own goes to `directUrl` (`pooler.ts` says what and why), and
+ * so does the control pool: a ping queued behind the pooler's busy server connections is no answer about the database.
  * With replicas (contract v1.3), each has a hot-read pool of its own and a poller's connection (`replicas.ts`),
  * `read` routes over them (`routing.ts`, `rotation.ts`), and positions (`positions.ts`) give read-your-writes.
  *
@@ -222,11 +223,11 @@ function openReads(settings: Settings): pg.Pool {
 function openControl(settings: Settings): pg.Pool {
   const pool = new pg.Pool({
     Client: SessionClient,
-    connectionString: settings.url,
+    connectionString: settings.pooler === 'transaction' ? settings.directUrl : settings.url,
     max: 1,
     idleTimeoutMillis: settings.idleTimeoutMs,
     connectionTimeoutMillis: settings.connectTimeoutMs,
-    ...startupTimeout(settings.pooler, 2_000),
+    statement_timeout: 2_000,
     query_timeout: 2_000,
     application_name: 'tradeos-catalog-control',
   });
@@ -258,7 +259,7 @@ export function createDatabase(options: DatabaseOptions): Database {
   const readPool = openReads(settings);
   const control = openControl(settings);
   const reads = new Reads(readPool, control, settings.queryTimeoutMs, settings.pooler, settings.connectTimeoutMs);
-  const health = new Health(settings.url, control);
+  const health = new Health(settings.url, control, settings.pooler === 'transaction' ? settings.directUrl : undefined);
   const routing = openRouting(settings, reads, readPool);
   const base: Omit<Database, 'reader'> = {
     url: settings.url,
