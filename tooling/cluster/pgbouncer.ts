@@ -23,6 +23,8 @@ export interface PgBouncerOptions {
   /** Server connections per database and role. */
   poolSize?: number;
   maxClientConnections?: number;
+  /** Listen on this port (a restarted PgBouncer takes its predecessor's); default a free one. */
+  listenPort?: number;
   /** How long a client's statement may wait for a server connection before PgBouncer ends it (`query_wait_timeout`; 120 s). */
   queryWaitTimeoutS?: number;
 }
@@ -34,7 +36,11 @@ export interface PgBouncer {
   through(url: string): string;
   /** What PgBouncer printed so far (its log). */
   output(): string;
-  stop(): Promise<void>;
+  /**
+   * Ends the process and removes its directory: SIGTERM is PgBouncer's immediate shutdown (every client connection
+   * closed), SIGKILL a crash (the sockets reset by the kernel).
+   */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
 /** PgBouncer refuses to run as root: as root it runs as the `postgres` system user (which the machine has). */
@@ -90,7 +96,7 @@ async function waitUntilListening(child: ChildProcess, port: number, output: () 
 
 export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBouncer> {
   const dir = await mkdtemp(join(tmpdir(), 'tradeos-pgbouncer-'));
-  const port = await freePort();
+  const port = options.listenPort ?? (await freePort());
   const ids = runAs();
   const configPath = join(dir, 'pgbouncer.ini');
   await writeFile(configPath, config(options, port, dir));
@@ -116,10 +122,10 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
       return parsed.toString();
     },
     output,
-    async stop() {
+    async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
         // SIGTERM: PgBouncer's immediate shutdown (SIGINT would wait for every client to leave).
-        child.kill('SIGTERM');
+        child.kill(signal);
         await exited;
       }
       await rm(dir, { recursive: true, force: true });

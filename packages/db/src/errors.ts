@@ -5,7 +5,9 @@
 import type { Shortage } from '@tradeos/contract';
 
 // Socket failures, server shutdown/start-up (57P0x), connection exceptions (08xxx), and what refuses a new session:
-// a wrong password or role (28xxx), a missing database (3D000), too many connections (53300).
+// a wrong password or role (28xxx), a missing database (3D000), too many connections (53300). A FATAL 08P01 ends the
+// session too: it is how PgBouncer reports each of its failures (`server conn crashed?`, `pgbouncer cannot connect
+// to server`, `no more connections allowed`); PostgreSQL's own 08P01 (a malformed message) is an ERROR, a bug.
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE',
   '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '28000', '28P01', '3D000', '53300',
@@ -46,6 +48,7 @@ export function isConnectionError(error: unknown): boolean {
   for (const current of chain(error)) {
     if (current.name && CONNECTION_NAMES.has(current.name)) return true;
     if (current.code && CONNECTION_CODES.has(current.code)) return true;
+    if (current.code === '08P01' && current.severity === 'FATAL') return true;
     if (current.message && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(current.message)) return true;
   }
   return false;

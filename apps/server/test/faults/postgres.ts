@@ -28,8 +28,12 @@ export interface OwnedPostgres {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Each PostgreSQL of this process in a directory of its own.
+let owned = 0;
+
 export async function ownPostgres(): Promise<OwnedPostgres> {
-  const dataDir = join(tmpdir(), `tradeos-faults-${process.pid}`);
+  owned += 1;
+  const dataDir = join(tmpdir(), `tradeos-faults-${process.pid}-${owned}`);
   const port = await freePort();
   const open = () => startEmbeddedPostgres({ dataDir, port, database: DATABASE });
   let server: EmbeddedPostgres = await open();
