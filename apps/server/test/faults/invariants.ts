@@ -1,11 +1,12 @@
 /**
  * What must hold after a fault, whatever the timing: every answer in the contract's shape, no transport failure,
- * every acknowledged write in the database, every unacknowledged bulk all or nothing, and the feed holding exactly the
- * committed changes. Reads the database directly (not through the API under test).
+ * every acknowledged write in the database (reservations and their commits and releases included), every
+ * unacknowledged bulk all or nothing, and the feed holding exactly the committed changes. Reads the database directly
+ * (not through the API under test).
  */
 import { ERRORS, type ErrorCode } from '@tradeos/contract';
 import type { Database } from '@tradeos/db';
-import type { Answer, History } from './load.js';
+import { STOCK, type Answer, type History } from './load.js';
 
 export interface Verdict {
   violations: string[];
@@ -172,6 +173,47 @@ function checkFeed(products: ProductRow[], events: EventRow[]): string[] {
   return limited('feed differs from the committed changes', wrong);
 }
 
+interface ReservationRow {
+  id: string;
+  reference: string;
+  state: string;
+  items: { product_id: number; quantity: number }[];
+}
+
+/**
+ * Reservations: each acknowledged one exists (once for its key), an acknowledged commit or release left it so, each
+ * holds exactly the one unit asked for (all or nothing), and each stocked product lost exactly its committed units.
+ */
+function checkReservations(history: History, rows: ReservationRow[], byId: Map<number, ProductRow>): { violations: string[]; lost: number } {
+  const wrong: string[] = [];
+  let lost = 0;
+  const byReference = new Map<string, ReservationRow[]>();
+  for (const row of rows) byReference.set(row.reference, [...(byReference.get(row.reference) ?? []), row]);
+  for (const reservation of history.reservations) {
+    const found = byReference.get(reservation.key) ?? [];
+    if (found.length > 1) wrong.push(`${reservation.key}: ${found.length} reservations for one key`);
+    const row = found[0];
+    if (reservation.id === undefined) continue;
+    if (!row || row.id !== reservation.id) {
+      wrong.push(`${reservation.key} (${reservation.id}): acknowledged, absent`);
+      lost += 1;
+    } else if (reservation.ended && row.state !== (reservation.action === 'commit' ? 'committed' : 'released')) {
+      wrong.push(`${reservation.key}: ${reservation.action} acknowledged, state ${row.state}`);
+      lost += 1;
+    }
+  }
+  for (const row of rows) {
+    const item = row.items[0];
+    if (row.items.length !== 1 || !item || item.quantity !== 1 || !history.stocked.includes(item.product_id)) wrong.push(`${row.reference}: items ${JSON.stringify(row.items)}`);
+  }
+  for (const productId of history.stocked) {
+    const committed = rows.filter((row) => row.state === 'committed' && row.items[0]?.product_id === productId).length;
+    const quantity = byId.get(productId)?.quantity;
+    if (quantity !== STOCK - committed) wrong.push(`product ${productId}: quantity ${String(quantity)}, ${committed} units committed of ${STOCK}`);
+  }
+  return { violations: limited('reservation lost, changed, or counted wrong', wrong), lost };
+}
+
 /** A follower received every event after its start exactly once, in id order: its ids are a prefix of the table's. */
 function checkFollow(name: string, follow: History['longPoll'], allIds: string[]): string[] {
   const expected = allIds.filter((id) => BigInt(id) > BigInt(follow.after));
@@ -190,8 +232,13 @@ export async function checkInvariants(db: Database, history: History, prefix: st
   const orphans = await db.query<{ id: string; entity_id: number }>(
     `SELECT e.id::text AS id, e.entity_id FROM events e WHERE e.entity = 'product' AND NOT EXISTS (SELECT 1 FROM products p WHERE p.id = e.entity_id)`,
   );
-  // Ordered by the bigint, not by its text (which puts 10 before 2).
-  const allIds = (await db.query<{ id: string }>('SELECT e.id::text AS id FROM events e ORDER BY e.id')).map((row) => row.id);
+  // What a follower without `types` receives (no reservation events), ordered by the bigint (its text puts 10 before 2).
+  const allIds = (await db.query<{ id: string }>(`SELECT e.id::text AS id FROM events e WHERE e.entity IN ('product', 'category') ORDER BY e.id`)).map((row) => row.id);
+  const reservations = await db.query<ReservationRow>(
+    `SELECT r.id::text AS id, r.reference, r.state, coalesce(json_agg(json_build_object('product_id', i.product_id, 'quantity', i.quantity)) FILTER (WHERE i.product_id IS NOT NULL), '[]') AS items
+       FROM reservations r LEFT JOIN reservation_items i ON i.reservation_id = r.id WHERE r.reference LIKE $1 GROUP BY r.id`,
+    [`${prefix}-%`],
+  );
   const bySku = new Map(products.map((row) => [row.sku, row]));
   const byId = new Map(products.map((row) => [row.id, row]));
 
@@ -199,11 +246,13 @@ export async function checkInvariants(db: Database, history: History, prefix: st
   const creates = checkCreates(history, bySku);
   const owned = checkOwned(history, byId);
   const bulks = checkBulks(history, bySku);
+  const held = checkReservations(history, reservations, byId);
   const violations = [
     ...answers.violations,
     ...creates.violations,
     ...owned.violations,
     ...bulks.violations,
+    ...held.violations,
     ...checkFeed(products, events),
     ...limited('event of a product that does not exist', orphans.map((row) => `event ${row.id} of product ${row.entity_id}`)),
     ...checkFollow('long-poll', history.longPoll, allIds),
@@ -221,11 +270,12 @@ export async function checkInvariants(db: Database, history: History, prefix: st
     summary: {
       answers: [...statuses].sort().map(([status, n]) => `${status}: ${n}`).join(', '),
       'acknowledged writes': `creates ${history.creates.filter((c) => c.id !== undefined && !c.retried).length} (+${history.creates.filter((c) => c.retried).length} after a keyed retry, ${history.answers.filter((a) => a.op === 'retry' && a.replayed).length} of them replays: committed, though answered 503), PUTs ${acked('put', 200)}, PATCHes ${acked('patch', 200)}, bulks ${acked('bulk', 200)}`,
+      reservations: `${acked('reserve', 201)} acknowledged (${reservations.length} in the database), ${acked('commit', 200)} commits and ${acked('release', 200)} releases acknowledged`,
       'unacknowledged bulks': `${bulks.unknown} (${bulks.applied} applied whole, ${bulks.unknown - bulks.applied} not at all)`,
       'feed followed': `long poll ${history.longPoll.ids.length} events, SSE ${history.stream.ids.length} events`,
       '500 deadlocks (another fix)': answers.deadlocks,
       products: `${products.length} of this load, ${allProducts.length} in all`,
-      lost: creates.lost + owned.lost + bulks.lost,
+      lost: creates.lost + owned.lost + bulks.lost + held.lost,
       violations: violations.length,
     },
   };

@@ -1,6 +1,6 @@
 /**
- * The fault harness's load: keep-alive clients reading, creating, updating, bulk-upserting and following the feed
- * (long polls and an SSE stream) at once, each writing only what it owns, so that every write's expected effect is
+ * The fault harness's load: keep-alive clients reading, creating, updating, bulk-upserting, reserving stock (then
+ * committing or releasing it) and following the feed (long polls and an SSE stream) at once, each writing only what it owns, so that every write's expected effect is
  * known afterwards. Records every answer and every write's outcome; checks happen in `invariants.ts`.
  */
 import { randomUUID } from 'node:crypto';
@@ -45,6 +45,18 @@ export interface Bulk {
   acked: boolean;
 }
 
+/**
+ * One POST /reservations of one unit of a reserver's stocked product (its key also its `reference`), then a commit
+ * or a release of it once acknowledged: `ended` is whether that second call was acknowledged.
+ */
+export interface Reservation {
+  key: string;
+  productId: number;
+  id?: string;
+  action?: 'commit' | 'release';
+  ended?: boolean;
+}
+
 /** A feed follower's ids, in the order it received them, from `after`. */
 export interface Follow {
   after: string;
@@ -57,6 +69,9 @@ export interface History {
   owned: Owned[];
   /** Per bulk writer: its shared skus and its bulks in order. */
   bulks: { shared: string[]; bulks: Bulk[] }[];
+  reservations: Reservation[];
+  /** Each reserver's product, stocked with STOCK units. */
+  stocked: number[];
   longPoll: Follow;
   stream: Follow;
 }
@@ -77,6 +92,9 @@ const OWNED_PER_UPDATER = 3;
 const BULK_WRITERS = 2;
 const BULK_SHARED = 90;
 const BULK_FRESH = 10;
+const RESERVERS = 2;
+// Units of each reserver's product: more than a run reserves, so no answer is a shortage.
+export const STOCK = 1_000_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
@@ -102,6 +120,8 @@ export class Load {
       creates: [],
       owned: [],
       bulks: [],
+      reservations: [],
+      stocked: [],
       longPoll: { after: options.after, ids: [] },
       stream: { after: options.after, ids: [] },
     };
@@ -118,9 +138,16 @@ export class Load {
   }
 
   /** Acknowledged writes of each kind since `since` (ms on the load's clock). */
-  acknowledgedSince(since: number): Record<'create' | 'put' | 'patch' | 'bulk', number> {
+  acknowledgedSince(since: number): Record<'create' | 'put' | 'patch' | 'bulk' | 'reserve' | 'end', number> {
     const count = (op: string, status: number) => this.history.answers.filter((a) => a.op === op && a.status === status && a.started >= since).length;
-    return { create: count('create', 201), put: count('put', 200), patch: count('patch', 200), bulk: count('bulk', 200) };
+    return {
+      create: count('create', 201),
+      put: count('put', 200),
+      patch: count('patch', 200),
+      bulk: count('bulk', 200),
+      reserve: count('reserve', 201),
+      end: count('commit', 200) + count('release', 200),
+    };
   }
 
   /** Creates the updaters' products (the database must be up), then starts every worker. */
@@ -130,6 +157,12 @@ export class Load {
       const answer = await this.request('setup', 'POST', '/products', { name: `Owned ${sku}`, price: 1, quantity: 0, sku, category_id: this.options.categoryId });
       if (answer.status !== 201) throw new Error(`could not create the owned products: ${JSON.stringify(answer)}`);
       this.history.owned.push({ id: (answer.body as { id: number }).id, price: 1, quantity: 0, puts: [], deltas: { acked: 0, unknown: 0 } });
+    }
+    for (let i = 0; i < RESERVERS; i += 1) {
+      const sku = `${this.options.prefix}-stock-${i}`;
+      const answer = await this.request('setup', 'POST', '/products', { name: `Stocked ${sku}`, price: 1, quantity: STOCK, sku, category_id: this.options.categoryId });
+      if (answer.status !== 201) throw new Error(`could not create the stocked products: ${JSON.stringify(answer)}`);
+      this.history.stocked.push((answer.body as { id: number }).id);
     }
     const loop = (work: () => Promise<void>) => async () => {
       while (!this.stopping) await work();
@@ -146,6 +179,7 @@ export class Load {
         this.history.bulks.push(writer);
         return loop(() => this.bulk(w, writer));
       }),
+      ...this.history.stocked.map((productId, w) => loop(() => this.reserve(w, productId))),
       loop(() => this.longPoll()),
       loop(() => this.follow()),
     ];
@@ -264,6 +298,20 @@ export class Load {
     }));
     const answer = await this.request('bulk', 'POST', '/products/bulk', { items }, { 'idempotency-key': tag });
     bulk.acked = answer.status === 200;
+  }
+
+  /** Reserves one unit (keyed), then commits or releases the reservation once it was acknowledged. */
+  private async reserve(worker: number, productId: number): Promise<void> {
+    const key = `${this.options.prefix}-r${worker}-${this.next(`reserve-${worker}`)}`;
+    const reservation: Reservation = { key, productId };
+    this.history.reservations.push(reservation);
+    const body = { items: [{ product_id: productId, quantity: 1 }], ttl_seconds: 3_600, reference: key };
+    const created = await this.request('reserve', 'POST', '/reservations', body, { 'idempotency-key': key });
+    if (created.status !== 201) return;
+    reservation.id = (created.body as { id: string }).id;
+    reservation.action = Math.random() < 0.5 ? 'commit' : 'release';
+    const ended = await this.request(reservation.action, 'POST', `/reservations/${reservation.id}/${reservation.action}`);
+    reservation.ended = ended.status === 200;
   }
 
   /** Follows the feed by long polls, chaining `next_after`. */
