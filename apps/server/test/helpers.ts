@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { freePort, seed, type Database, type DatabaseOptions } from '@tradeos/db';
 import { createMigratedDatabase, createTestDatabase, pooledDatabase } from '@tradeos/db/testing';
 import type { FastifyInstance } from 'fastify';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { buildApp, type AppOptions } from '../src/app.js';
 
 export interface LiveServer {
@@ -68,6 +68,16 @@ export async function call(base: string, method: string, path: string, body?: un
     parsed = undefined;
   }
   return { status: response.status, headers: response.headers, body: parsed, text };
+}
+
+/**
+ * The contract's busy answer (v1.3, busy is not down): a 503 with `Retry-After: 1`; over REST (`body` given) the
+ * contract's error saying nothing was changed.
+ */
+export function expectBusy(answer: { status: number; headers: Headers }, what: string, body?: unknown): void {
+  expect(answer.status, what).toBe(503);
+  expect(answer.headers.get('retry-after'), what).toBe('1');
+  if (body !== undefined) expect(body, what).toEqual({ code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/busy.*nothing was changed/) as string });
 }
 
 export interface SpawnedServer {
