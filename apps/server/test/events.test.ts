@@ -68,7 +68,11 @@ async function stream(base: string, path: string, headers: Record<string, string
 }
 
 const createCategory = async (base: string, name: string) => (await call(base, 'POST', '/categories', { name })).body as { id: number };
-const page = async (base: string, query: string) => (await call(base, 'GET', `/events?${query}`)).body as { items: Event[]; next_after: string };
+const page = async (base: string, query: string) => {
+  const answer = await call(base, 'GET', `/events?${query}`);
+  expect(answer.status, `GET /events?${query}: ${answer.text}`).toBe(200);
+  return answer.body as { items: Event[]; next_after: string };
+};
 
 /** The id of the newest event handed out: pages from the oldest kept event until a page comes back empty. */
 async function newest(base: string): Promise<string> {
