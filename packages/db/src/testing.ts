@@ -105,7 +105,7 @@ export async function createTestDatabase(adminUrl: string, prefix = 'test'): Pro
 }
 
 /** `url` with the host and port of `poolerUrl`: the same database and role, through the pooler. */
-export function throughPooler(url: string, poolerUrl: string): string {
+function throughPooler(url: string, poolerUrl: string): string {
   const parsed = new URL(url);
   parsed.host = new URL(poolerUrl).host;
   return parsed.toString();

@@ -2,8 +2,9 @@
  * Whether the database answers, as this handle last learned it: from the outcome of each call (`report`) and from
  * health checks on the control connection (`ping`); listeners hear each change, not each repeat.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { DataError, describeDatabaseError, isConnectionError, isPoolWait } from '../errors.js';
+import { SessionClient } from './clients.js';
 
 /** Whether the database answers, and why not when it does not (no secrets: the URL's password is masked). */
 export type Availability = { available: true } | { available: false; cause: string };
@@ -31,8 +32,7 @@ function masked(urls: string[], error: unknown): string {
 
 /** Resolves once a client could log in to the pooler at `url` (it needs no server connection for that); rejects otherwise. */
 async function reachPooler(url: string, timeoutMs: number): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
-  client.on('error', () => undefined);
+  const client = new SessionClient({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   try {
     await client.connect();
   } finally {

@@ -37,10 +37,10 @@ export class HorizonThread {
   private resolveFirst: () => void = () => undefined;
   private resolveClosed: () => void = () => undefined;
   private readonly listeners = new Set<(advance: Advance) => void>();
-  // Reads waiting to read their writes: first for the thread's answer to their sync, then for the horizon it named.
+  // Reads waiting to read their writes: first for the thread's answer to their sync, then until `settled` reaches the id it named.
   private syncs = 0;
   private readonly syncWaiters = new Set<{ id: number; answered: (through: bigint) => void }>();
-  private readonly horizonWaiters = new Set<{ through: bigint; reached: () => void }>();
+  private readonly settledWaiters = new Set<{ through: bigint; reached: () => void }>();
 
   constructor(
     private readonly settings: ThreadSettings,
@@ -75,7 +75,7 @@ export class HorizonThread {
   /** Every id up to `through` is final (the thread sends a lower one after it reconnects): wakes the syncs it covers. */
   private settle(through: bigint): void {
     this.settled = through;
-    for (const waiter of this.horizonWaiters) if (waiter.through <= through) waiter.reached();
+    for (const waiter of this.settledWaiters) if (waiter.through <= through) waiter.reached();
   }
 
   /**
@@ -149,7 +149,7 @@ export class HorizonThread {
       const done = () => {
         clearTimeout(timer);
         this.syncWaiters.delete(waiter);
-        this.horizonWaiters.delete(target);
+        this.settledWaiters.delete(target);
         resolve();
       };
       const target = { through: 0n, reached: done };
@@ -159,7 +159,7 @@ export class HorizonThread {
           this.syncWaiters.delete(waiter);
           if (through <= this.settled) return done();
           target.through = through;
-          this.horizonWaiters.add(target);
+          this.settledWaiters.add(target);
         },
       };
       const timer = setTimeout(done, SYNC_MS);
