@@ -4,13 +4,14 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@tradeos/db';
 
-export const PGBOUNCER = '/usr/sbin/pgbouncer';
+const PGBOUNCER = '/usr/sbin/pgbouncer';
 
 export interface PgBouncerOptions {
   /** The PostgreSQL behind it. */
@@ -95,6 +96,7 @@ async function waitUntilListening(child: ChildProcess, port: number, output: () 
 }
 
 export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBouncer> {
+  if (!existsSync(PGBOUNCER)) throw new Error(`no PgBouncer at ${PGBOUNCER}: install Debian's pgbouncer package (apt-get install pgbouncer)`);
   const dir = await mkdtemp(join(tmpdir(), 'tradeos-pgbouncer-'));
   const port = options.listenPort ?? (await freePort());
   const ids = runAs();
